@@ -1,0 +1,102 @@
+"""Settings: the only reader of the environment and ``.env``.
+
+Read once at start-up by the composition root and passed down as plain values; nothing else in the
+project looks at ``os.environ``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+
+class SettingsError(Exception):
+    """A missing or malformed setting, phrased as one line naming the setting."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    database_url: str = "sqlite:///data/nashra.db"
+    fetch_allow_private_networks: bool = False
+    operator_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+
+    fetch_interval_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    fetch_concurrency: int = Field(default=16, ge=1, le=256)
+    fetch_per_host: int = Field(default=2, ge=1, le=32)
+    fetch_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    fetch_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    fetch_max_redirects: int = Field(default=5, ge=0, le=20)
+
+    default_timezone: str = "Asia/Riyadh"
+    default_delivery_time: str = "07:00"
+    digest_catch_up_hours: float = Field(default=6.0, ge=0, le=48)
+    send_rate_per_second: float = Field(default=25.0, gt=0, le=30)
+    log_level: str = "INFO"
+
+    @field_validator("operator_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace(";", ",").split(",")]
+            return frozenset(int(p) for p in parts if p)
+        if isinstance(value, int):
+            return frozenset({value})
+        return value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("default_delivery_time")
+    @classmethod
+    def _check_time(cls, value: str) -> str:
+        hh, _, mm = value.partition(":")
+        if not (hh.isdigit() and mm.isdigit() and 0 <= int(hh) < 24 and 0 <= int(mm) < 60):
+            raise ValueError("must be HH:MM")
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _check_tz(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA timezone {value!r}") from exc
+        return value
+
+    @property
+    def bot_api_base_url(self) -> str:
+        """Base URL python-telegram-bot appends the token and method to."""
+        return f"{self.telegram_api_url}/bot"
+
+    @property
+    def bot_file_base_url(self) -> str:
+        return f"{self.telegram_api_url}/file/bot"
+
+    def require_token(self) -> str:
+        if self.telegram_bot_token is None or not self.telegram_bot_token.get_secret_value().strip():
+            raise SettingsError(
+                "TELEGRAM_BOT_TOKEN: not set — create a bot with @BotFather and put its token in .env"
+            )
+        return self.telegram_bot_token.get_secret_value().strip()
+
+
+def load_settings(env_file: str | Path | None = ".env") -> Settings:
+    """Read settings once; a bad value becomes a one-line ``SettingsError`` naming the setting."""
+    try:
+        return Settings(_env_file=env_file)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]).upper() if err["loc"] else "settings"
+        raise SettingsError(f"{name}: {err['msg']}") from None
