@@ -65,7 +65,7 @@ def create_engine(url: str | URL, *, echo: bool = False) -> AsyncEngine:
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions that keep loaded attributes after commit, so results can be returned after the unit of work."""
+    """Sessions that keep attributes after commit, so results outlive their unit of work."""
     return async_sessionmaker(engine, expire_on_commit=False)
 
 

@@ -1,0 +1,76 @@
+"""Composition root: builds the python-telegram-bot Application from ``Settings``.
+
+Reads top to bottom like PTB's own examples: one builder chain, the services' lifecycle hooks, the
+handlers, the scheduled ticks, and the error handler last. Nothing imports this module but the CLI and
+the tests that run the bot end to end.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import cast
+
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
+
+from bot import handlers, ticks
+from bot.runtime import Services, seed_default_feeds, start_services, stop_services
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SERVICES_KEY = "nashra.services"
+
+
+def services_of(application: Application) -> Services:  # type: ignore[type-arg]
+    return cast(Services, application.bot_data[SERVICES_KEY])
+
+
+def build_application(settings: Settings, *, migrate: bool = True) -> Application:  # type: ignore[type-arg]
+    token = settings.require_token()
+
+    async def post_init(application: Application) -> None:  # type: ignore[type-arg]
+        # Services own their lifecycle: created once the event loop runs, closed at shutdown.
+        svc = await start_services(settings, migrate=migrate)
+        application.bot_data[SERVICES_KEY] = svc
+        if seeded := await seed_default_feeds(svc):
+            log.info("no feeds yet: loaded %d default Arabic feeds", seeded)
+        await handlers.on_startup(application)
+
+    async def post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
+        svc = application.bot_data.pop(SERVICES_KEY, None)
+        if svc is not None:
+            await stop_services(svc)
+
+    application = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(settings.bot_api_base_url)
+        .base_file_url(settings.bot_file_base_url)
+        # Handlers for different chats run concurrently; a slow /search must not stall everyone.
+        .concurrent_updates(True)
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+
+    # Commands, buttons and membership changes: one module per command family.
+    handlers.register(application, settings)
+    # Repeating ticks: the database holds the schedule, so ticks only ask what is due now.
+    ticks.register(application, settings)
+    # Last: anything a handler did not catch is logged (without the token) and answered politely.
+    application.add_error_handler(on_error)
+    return application
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    log.error("unhandled error while processing an update", exc_info=context.error)
+    await handlers.reply_internal_error(update, context)
+
+
+def run_bot(settings: Settings) -> None:
+    """``nashra run``: polling until interrupted."""
+    application = build_application(settings)
+    log.info("starting Nashra at %s", datetime.now(UTC).isoformat(timespec="seconds"))
+    application.run_polling(allowed_updates=Update.ALL_TYPES)

@@ -1,0 +1,296 @@
+"""The operator's command line: ``nashra run``, ``nashra fetch``, ``nashra feeds …``, ``nashra db …``.
+
+Every command reads settings once, reports a bad setting as one line, and exits non-zero on failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+from bot.runtime import DEFAULT_FEEDS, services
+from bot.settings import Settings, SettingsError, load_settings
+from jobs.ingest import FeedOutcome
+from jobs.urlguard import UnsafeURLError, check_url
+from news.opml import OPMLError, OPMLFeed, parse_opml, to_opml
+from storage import feeds as feed_store
+from storage.migrate import current, upgrade
+
+log = logging.getLogger("nashra")
+
+Handler = Callable[[Settings, argparse.Namespace], Awaitable[int] | int]
+
+
+class CLIError(Exception):
+    """A user-facing failure: printed as one line, exit status 1."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def default_feeds() -> list[OPMLFeed]:
+    return parse_opml(resources.files("bot").joinpath(DEFAULT_FEEDS).read_bytes())
+
+
+# --- db ---------------------------------------------------------------------------------------------
+
+
+def cmd_db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
+    upgrade(settings.database_url)
+    print(f"database at revision {current(settings.database_url)}")
+    return 0
+
+
+def cmd_db_current(settings: Settings, _args: argparse.Namespace) -> int:
+    print(current(settings.database_url) or "empty (run: nashra db upgrade)")
+    return 0
+
+
+# --- feeds ------------------------------------------------------------------------------------------
+
+
+async def cmd_feeds_add(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        url = check_url(args.url, allow_private=settings.fetch_allow_private_networks)
+    except UnsafeURLError as exc:
+        raise CLIError(f"refused {args.url!r}: {exc}") from None
+    async with services(settings) as svc, svc.db.session() as s, s.begin():
+        try:
+            feed = await feed_store.add_feed(s, url, title=args.title or "", now=_now())
+        except feed_store.FeedExistsError as exc:
+            raise CLIError(str(exc)) from None
+    print(f"added feed #{feed.id}: {feed.url}")
+    return 0
+
+
+async def cmd_feeds_list(settings: Settings, args: argparse.Namespace) -> int:
+    async with services(settings) as svc, svc.db.session() as s:
+        feeds = await feed_store.list_feeds(s)
+    if args.json:
+        for f in feeds:
+            print(
+                json.dumps(
+                    {
+                        "id": f.id,
+                        "url": f.url,
+                        "title": f.title,
+                        "status": f.status,
+                        "articles": f.article_count,
+                        "errors": f.error_count,
+                        "last_error": f.last_error,
+                        "last_ok_at": f.last_ok_at.isoformat() if f.last_ok_at else None,
+                        "next_check_at": f.next_check_at.isoformat(),
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        return 0
+    if not feeds:
+        print("no feeds (add one: nashra feeds add URL, or: nashra feeds import --defaults)")
+    for f in feeds:
+        line = f"#{f.id:<4} {f.status:<8} {f.article_count:>6} articles  {f.url}"
+        if f.title:
+            line += f"  «{f.title}»"
+        print(line)
+        if f.last_error:
+            print(f"       last error ({f.error_count}×): {f.last_error}")
+    return 0
+
+
+async def cmd_feeds_remove(settings: Settings, args: argparse.Namespace) -> int:
+    async with services(settings) as svc, svc.db.session() as s, s.begin():
+        removed = await feed_store.remove_feed(s, args.id)
+    if not removed:
+        raise CLIError(f"no feed #{args.id}")
+    print(f"removed feed #{args.id} (its stored articles are kept)")
+    return 0
+
+
+async def import_feeds(settings: Settings, feeds: Sequence[OPMLFeed]) -> tuple[int, list[str]]:
+    """Add every acceptable feed; returns (added, problems) so one bad line does not stop the rest."""
+    added, problems = 0, []
+    async with services(settings) as svc:
+        for f in feeds:
+            try:
+                url = check_url(f.url, allow_private=settings.fetch_allow_private_networks)
+            except UnsafeURLError as exc:
+                problems.append(f"refused {f.url}: {exc}")
+                continue
+            async with svc.db.session() as s, s.begin():
+                try:
+                    await feed_store.add_feed(s, url, title=f.title, now=_now())
+                    added += 1
+                except feed_store.FeedExistsError:
+                    problems.append(f"already added: {url}")
+    return added, problems
+
+
+async def cmd_feeds_import(settings: Settings, args: argparse.Namespace) -> int:
+    if args.defaults:
+        feeds = default_feeds()
+    elif args.file:
+        try:
+            feeds = parse_opml(Path(args.file).read_bytes())
+        except OSError as exc:
+            raise CLIError(f"cannot read {args.file}: {exc.strerror}") from None
+        except OPMLError as exc:
+            raise CLIError(f"{args.file}: {exc}") from None
+    else:
+        raise CLIError("give an OPML file or --defaults")
+    added, problems = await import_feeds(settings, feeds)
+    for p in problems:
+        print(f"  {p}", file=sys.stderr)
+    print(f"imported {added} of {len(feeds)} feeds")
+    return 0
+
+
+async def cmd_feeds_export(settings: Settings, args: argparse.Namespace) -> int:
+    async with services(settings) as svc, svc.db.session() as s:
+        feeds = await feed_store.list_feeds(s)
+    data = to_opml(
+        (OPMLFeed(f.url, f.title, f.site_url) for f in feeds), title="Nashra feeds", created=_now()
+    )
+    if args.output and args.output != "-":
+        Path(args.output).write_bytes(data)
+        print(f"exported {len(feeds)} feeds to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return 0
+
+
+# --- fetch ------------------------------------------------------------------------------------------
+
+
+async def cmd_fetch(settings: Settings, args: argparse.Namespace) -> int:
+    show_progress = sys.stderr.isatty() and not args.json
+    async with services(settings) as svc:
+        if show_progress:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            with Progress(
+                TextColumn("fetching"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}")
+            ) as progress:
+                task = progress.add_task("", total=None)
+
+                def started(n: int) -> None:
+                    progress.update(task, total=n)
+
+                def done(o: FeedOutcome) -> None:
+                    progress.update(task, advance=1, description=f"+{o.new} {o.url[:60]}")
+
+                summary = await svc.ingestor.run(_now(), include_all=args.all, on_feed=done, on_start=started)
+        else:
+            summary = await svc.ingestor.run(_now(), include_all=args.all)
+    if args.json:
+        print(json.dumps(summary.as_dict(), ensure_ascii=False))
+    else:
+        print(
+            f"feeds ok: {summary.feeds_ok} (not modified: {summary.feeds_not_modified}), "
+            f"failed: {summary.feeds_failed}; new articles: {summary.new}, duplicates: {summary.duplicates}"
+        )
+        for f in summary.failures:
+            print(f"  failed #{f.feed_id} {f.url}: {f.error}")
+    return 0
+
+
+# --- run --------------------------------------------------------------------------------------------
+
+
+def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.app import run_bot
+
+    run_bot(settings)
+    return 0
+
+
+# --- parser -----------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nashra", description="Nashra: Arabic news digests on Telegram")
+    parser.add_argument("--env-file", default=".env", help="settings file (default: .env)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="start the bot (polling) with its scheduled jobs")
+    p.set_defaults(func=cmd_run)
+
+    db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+    db.add_parser("current", help="show the schema revision").set_defaults(func=cmd_db_current)
+
+    feeds = sub.add_parser("feeds", help="manage feeds").add_subparsers(dest="feeds_command", required=True)
+    p = feeds.add_parser("add", help="add a feed URL")
+    p.add_argument("url")
+    p.add_argument("--title", default="")
+    p.set_defaults(func=cmd_feeds_add)
+    p = feeds.add_parser("list", help="list feeds with their status")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.set_defaults(func=cmd_feeds_list)
+    p = feeds.add_parser("remove", help="remove a feed by id")
+    p.add_argument("id", type=int)
+    p.set_defaults(func=cmd_feeds_remove)
+    p = feeds.add_parser("import", help="import feeds from an OPML file")
+    p.add_argument("file", nargs="?")
+    p.add_argument("--defaults", action="store_true", help="import the bundled list of Arabic outlets")
+    p.set_defaults(func=cmd_feeds_import)
+    p = feeds.add_parser("export", help="export feeds as OPML")
+    p.add_argument("-o", "--output", default="-", help="file to write (default: stdout)")
+    p.set_defaults(func=cmd_feeds_export)
+
+    p = sub.add_parser("fetch", help="one ingestion pass over due feeds")
+    p.add_argument("--all", action="store_true", help="fetch every enabled feed, due or not")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.set_defaults(func=cmd_fetch)
+
+    _register_extra_commands(sub)
+    return parser
+
+
+def _register_extra_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Commands owned by other modules register here, keeping this parser the single entry point."""
+    from bot import tools
+
+    tools.register(sub)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(args.env_file)
+    except SettingsError as exc:
+        print(f"nashra: {exc}", file=sys.stderr)
+        return 2
+    level = logging.DEBUG if args.verbose else getattr(logging, settings.log_level.upper(), logging.INFO)
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    # httpx logs every request URL at INFO, and Bot API URLs carry the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        result = args.func(settings, args)
+        if asyncio.iscoroutine(result):
+            result = asyncio.run(result)
+        return int(result or 0)
+    except SettingsError as exc:
+        print(f"nashra: {exc}", file=sys.stderr)
+        return 2
+    except CLIError as exc:
+        print(f"nashra: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

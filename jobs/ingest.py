@@ -1,0 +1,214 @@
+"""One ingestion pass: due feeds → fetch → parse → clean → enrich → store → cluster into stories.
+
+Fetches run concurrently (the fetcher enforces global and per-host limits); storing runs one feed at a
+time under a lock, because story clustering must see every earlier article of the pass, and SQLite
+serializes writers anyway. Each feed is its own unit of work: one bad feed never loses another's articles.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from jobs.fetcher import Fetcher, FetchResult
+from jobs.stories import StoryClusterer
+from news.article import to_article
+from news.classifier import TopicClassifier
+from news.models import Article
+from news.parse import FeedParseError, parse_feed
+from news.schedule import next_check_at
+from news.summary import summarize
+from storage import articles as article_store
+from storage import feeds as feed_store
+from storage.db import Database
+from storage.feeds import FeedInfo
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedOutcome:
+    feed_id: int
+    url: str
+    status: str  # ok | not_modified | failed | disabled
+    new: int = 0
+    duplicates: int = 0
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class IngestSummary:
+    feeds_ok: int = 0
+    feeds_failed: int = 0
+    feeds_not_modified: int = 0
+    new: int = 0
+    duplicates: int = 0
+    failures: list[FeedOutcome] = field(default_factory=list)
+
+    def add(self, outcome: FeedOutcome) -> None:
+        if outcome.status in ("failed", "disabled"):
+            self.feeds_failed += 1
+            self.failures.append(outcome)
+        else:
+            self.feeds_ok += 1
+            if outcome.status == "not_modified":
+                self.feeds_not_modified += 1
+        self.new += outcome.new
+        self.duplicates += outcome.duplicates
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "feeds_ok": self.feeds_ok,
+            "feeds_failed": self.feeds_failed,
+            "feeds_not_modified": self.feeds_not_modified,
+            "new": self.new,
+            "duplicates": self.duplicates,
+            "failures": [{"feed_id": f.feed_id, "url": f.url, "error": f.error} for f in self.failures],
+        }
+
+
+class Enricher:
+    """Adds what the digest needs to a cleaned article: built-in topics and a short summary."""
+
+    def __init__(self, classifier: TopicClassifier | None = None, *, summary_budget: int = 300) -> None:
+        self._classifier = classifier or TopicClassifier.load()
+        self._budget = summary_budget
+
+    def __call__(self, article: Article) -> Article:
+        prediction = self._classifier.predict(article.title, article.summary, article.body)
+        text = article.body or article.summary
+        return replace(
+            article,
+            topics=prediction.topics,
+            digest_summary=summarize(article.title, text, budget=self._budget),
+        )
+
+
+def _source_name(feed: FeedInfo, parsed_title: str) -> str:
+    return (parsed_title or feed.title or urlsplit(feed.url).hostname or feed.url).strip()[:200]
+
+
+class Ingestor:
+    """Runs ingestion passes; built once by the composition root and reused by every tick."""
+
+    def __init__(
+        self,
+        db: Database,
+        fetcher: Fetcher,
+        *,
+        interval: timedelta,
+        enricher: Callable[[Article], Article] | None = None,
+        clusterer: StoryClusterer | None = None,
+    ) -> None:
+        self._db = db
+        self._fetcher = fetcher
+        self._interval = interval
+        self._enricher = enricher
+        self._clusterer = clusterer or StoryClusterer()
+        self._store_lock = asyncio.Lock()
+
+    async def run(
+        self,
+        now: datetime,
+        *,
+        include_all: bool = False,
+        on_feed: Callable[[FeedOutcome], None] | None = None,
+        on_start: Callable[[int], None] | None = None,
+    ) -> IngestSummary:
+        """One pass over the due feeds (or all enabled feeds); never raises for a single feed's failure."""
+        async with self._db.session() as s:
+            feeds = await feed_store.due_feeds(s, now, include_all=include_all)
+        if on_start:
+            on_start(len(feeds))
+        await self._clusterer.warm(self._db, now)
+        summary = IngestSummary()
+
+        async def one(feed: FeedInfo) -> None:
+            try:
+                outcome = await self.ingest_feed(feed, now)
+            except Exception as exc:  # a bug in one feed's handling must not stop the pass
+                log.exception("ingesting feed %s failed", feed.url)
+                outcome = FeedOutcome(feed.id, feed.url, "failed", error=f"internal error: {exc}")
+            summary.add(outcome)
+            if on_feed:
+                on_feed(outcome)
+
+        await asyncio.gather(*(one(f) for f in feeds))
+        return summary
+
+    async def ingest_feed(self, feed: FeedInfo, now: datetime) -> FeedOutcome:
+        result = await self._fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+        if result.outcome == "not_modified":
+            async with self._db.session() as s, s.begin():
+                await feed_store.record_fetch_ok(
+                    s,
+                    feed.id,
+                    now=now,
+                    next_check_at=self._next(now, feed, 0, result.retry_after),
+                    etag=result.etag or feed.etag,
+                    last_modified=result.last_modified or feed.last_modified,
+                )
+            return FeedOutcome(feed.id, feed.url, "not_modified")
+        if result.outcome != "ok":
+            return await self._failed(feed, now, result.error or "fetch failed", result)
+        try:
+            parsed = parse_feed(result.body, result.headers, result.final_url)
+        except FeedParseError as exc:
+            return await self._failed(feed, now, f"not a valid feed: {exc}", result)
+
+        source = _source_name(feed, parsed.title)
+        cleaned = [to_article(e, source=source, feed_url=result.final_url) for e in parsed.entries]
+        candidates = [a for a in cleaned if a is not None]
+        async with self._store_lock:
+            try:
+                async with self._db.session() as s, s.begin():
+                    stored = await article_store.insert_articles(s, feed.id, candidates, fetched_at=now)
+                    # Enrichment costs CPU, so only what is new pays for it.
+                    enrich = self._enrich()
+                    enriched = [replace(sa, article=enrich(sa.article)) for sa in stored.inserted]
+                    await article_store.store_enrichment(s, enriched)
+                    await self._clusterer.assign(s, enriched, now)
+                    await feed_store.record_fetch_ok(
+                        s,
+                        feed.id,
+                        now=now,
+                        next_check_at=self._next(now, feed, 0, None),
+                        etag=result.etag,
+                        last_modified=result.last_modified,
+                        title=parsed.title if not feed.title else None,
+                        site_url=parsed.link,
+                    )
+            except BaseException:
+                self._clusterer.invalidate()
+                raise
+        skipped = len(parsed.entries) - len(candidates)
+        return FeedOutcome(
+            feed.id, feed.url, "ok", new=len(stored.inserted), duplicates=stored.duplicates + skipped
+        )
+
+    def _enrich(self) -> Callable[[Article], Article]:
+        # Built on first use: loading the classifier is wasted work for passes that find nothing new.
+        if self._enricher is None:
+            self._enricher = Enricher()
+        return self._enricher
+
+    def _next(self, now: datetime, feed: FeedInfo, errors: int, retry_after: float | None) -> datetime:
+        return next_check_at(now, self._interval, errors, retry_after, seed=feed.id)
+
+    async def _failed(self, feed: FeedInfo, now: datetime, error: str, result: FetchResult) -> FeedOutcome:
+        gone = result.outcome == "gone"
+        async with self._db.session() as s, s.begin():
+            await feed_store.record_fetch_error(
+                s,
+                feed.id,
+                error,
+                now=now,
+                next_check_at=self._next(now, feed, feed.error_count + 1, result.retry_after),
+                disable=gone,
+            )
+        log.warning("feed %s failed: %s", feed.url, error)
+        return FeedOutcome(feed.id, feed.url, "disabled" if gone else "failed", error=error)

@@ -1,0 +1,58 @@
+"""Story assignment: joins each new article to an existing story or opens a new one.
+
+The near-duplicate index lives in memory (bounded by the clustering window) and is rebuilt from the
+signatures stored with each article, so a restart forgets nothing. If the transaction that recorded an
+assignment fails, the index is dropped and rebuilt from the database on the next pass, so a rolled-back
+feed leaves no ghost entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from news.cluster import StoryIndex, StorySignature, signature
+from storage import articles as article_store
+from storage import stories as story_store
+from storage.articles import StoredArticle
+from storage.db import Database
+
+
+class StoryClusterer:
+    def __init__(self, window: timedelta = timedelta(hours=48)) -> None:
+        self.window = window
+        self._index = StoryIndex(window=window)
+        self._warm_db: Database | None = None
+
+    async def warm(self, db: Database, now: datetime) -> None:
+        """Load the window's signatures once per database; later calls only evict what aged out."""
+        if self._warm_db is db:
+            self._index.evict(now)
+            return
+        self._index = StoryIndex(window=self.window)
+        async with db.session() as s:
+            for row in await story_store.recent_signatures(s, now - self.window):
+                self._index.add(
+                    row.article_id, row.story_id, StorySignature.from_bytes(row.signature), row.at
+                )
+        self._warm_db = db
+
+    def invalidate(self) -> None:
+        """Forget the in-memory index (after a failed transaction); the next ``warm`` rebuilds it."""
+        self._warm_db = None
+
+    async def assign(self, session: AsyncSession, stored: Sequence[StoredArticle], now: datetime) -> None:
+        """Attach each article to a story inside ``session``'s transaction."""
+        for item in stored:
+            a = item.article
+            sig = signature(a.title, a.body or a.summary)
+            match = self._index.match(sig, now, source=a.source)
+            if match is not None:
+                story_id = match.story_id
+                await story_store.join_story(session, story_id, item.id, topics=a.topics, at=now)
+            else:
+                story_id = await story_store.create_story(session, item.id, topics=a.topics, at=now)
+            await article_store.set_signature(session, item.id, sig.to_bytes(), story_id)
+            self._index.add(item.id, story_id, sig, now)

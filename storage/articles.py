@@ -1,0 +1,159 @@
+"""Articles: insert-if-new, reporting only the rows actually inserted."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from news.models import Article
+from storage.schema import ArticleRow
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    id: int
+    feed_id: int | None
+    article: Article
+
+
+@dataclass(frozen=True, slots=True)
+class InsertResult:
+    inserted: list[StoredArticle]
+    duplicates: int
+
+
+def _dedup_batch(articles: Sequence[Article]) -> tuple[list[Article], int]:
+    """Drop repeats inside one batch (a feed listing one item twice) before touching the database."""
+    seen_urls: set[str] = set()
+    seen_guids: set[str] = set()
+    seen_prints: set[str] = set()
+    unique: list[Article] = []
+    for a in articles:
+        if (
+            a.canonical_url in seen_urls
+            or (a.guid and a.guid in seen_guids)
+            or (a.fingerprint and a.fingerprint in seen_prints)
+        ):
+            continue
+        seen_urls.add(a.canonical_url)
+        if a.guid:
+            seen_guids.add(a.guid)
+        if a.fingerprint:
+            seen_prints.add(a.fingerprint)
+        unique.append(a)
+    return unique, len(articles) - len(unique)
+
+
+async def _known(session: AsyncSession, feed_id: int | None, batch: Sequence[Article]) -> set[int]:
+    """Indexes in ``batch`` already stored: same canonical URL, same GUID in this feed, same content."""
+    urls = [a.canonical_url for a in batch]
+    guids = [a.guid for a in batch if a.guid]
+    prints = [a.fingerprint for a in batch if a.fingerprint]
+    conds = [ArticleRow.canonical_url.in_(urls)]
+    if guids and feed_id is not None:
+        conds.append((ArticleRow.feed_id == feed_id) & ArticleRow.guid.in_(guids))
+    if prints:
+        conds.append(ArticleRow.fingerprint.in_(prints))
+    rows = await session.execute(
+        select(ArticleRow.canonical_url, ArticleRow.feed_id, ArticleRow.guid, ArticleRow.fingerprint).where(
+            or_(*conds)
+        )
+    )
+    k_urls, k_guids, k_prints = set(), set(), set()
+    for url, fid, guid, fp in rows:
+        k_urls.add(url)
+        if guid and fid == feed_id:
+            k_guids.add(guid)
+        if fp:
+            k_prints.add(fp)
+    return {
+        i
+        for i, a in enumerate(batch)
+        if a.canonical_url in k_urls
+        or (a.guid and a.guid in k_guids)
+        or (a.fingerprint and a.fingerprint in k_prints)
+    }
+
+
+def _row_values(a: Article, feed_id: int | None, fetched_at: datetime) -> dict[str, object]:
+    return {
+        "feed_id": feed_id,
+        "url": a.url,
+        "canonical_url": a.canonical_url,
+        "guid": a.guid,
+        "source": a.source[:512],
+        "title": a.title,
+        "summary": a.summary,
+        "body": a.body,
+        "digest_summary": a.digest_summary,
+        "categories": "\n".join(a.categories),
+        "topics": " ".join(a.topics),
+        "published_at": a.published_at,
+        "fetched_at": fetched_at,
+        "fingerprint": a.fingerprint,
+    }
+
+
+async def insert_articles(
+    session: AsyncSession, feed_id: int | None, articles: Sequence[Article], *, fetched_at: datetime
+) -> InsertResult:
+    """Store the articles that are new and return exactly those.
+
+    Known articles are filtered first; ``ON CONFLICT DO NOTHING … RETURNING`` then makes a concurrent
+    insert of the same URL (another worker, another feed) harmless: the loser simply gets no row back.
+    """
+    batch, dups = _dedup_batch(articles)
+    if not batch:
+        return InsertResult([], dups)
+    known = await _known(session, feed_id, batch)
+    fresh = [a for i, a in enumerate(batch) if i not in known]
+    dups += len(known)
+    if not fresh:
+        return InsertResult([], dups)
+    dialect = session.bind.dialect.name
+    ins = postgresql.insert(ArticleRow) if dialect == "postgresql" else sqlite.insert(ArticleRow)
+    by_url = {a.canonical_url: a for a in fresh}
+    # One multi-row statement; RETURNING gives back only the rows that were really inserted, so a
+    # concurrent insert of the same URL (another worker, another feed) is reported as a duplicate.
+    stmt = (
+        ins.values([_row_values(a, feed_id, fetched_at) for a in fresh])
+        .on_conflict_do_nothing()
+        .returning(ArticleRow.id, ArticleRow.canonical_url)
+    )
+    rows = (await session.execute(stmt)).all()
+    inserted = sorted(
+        (StoredArticle(int(row_id), feed_id, by_url[url]) for row_id, url in rows), key=lambda s: s.id
+    )
+    dups += len(fresh) - len(inserted)
+    return InsertResult(inserted, dups)
+
+
+async def set_signature(session: AsyncSession, article_id: int, signature: bytes, story_id: int) -> None:
+    await session.execute(
+        update(ArticleRow).where(ArticleRow.id == article_id).values(minhash=signature, story_id=story_id)
+    )
+
+
+async def count_articles(session: AsyncSession, *, since: datetime | None = None) -> int:
+    query = select(func.count()).select_from(ArticleRow)
+    if since is not None:
+        query = query.where(ArticleRow.fetched_at >= since)
+    return int(await session.scalar(query) or 0)
+
+
+async def store_enrichment(session: AsyncSession, stored: Sequence[StoredArticle]) -> None:
+    """Write topics and digest summaries computed after insert (only new articles are enriched)."""
+    if not stored:
+        return
+    await session.execute(
+        update(ArticleRow),
+        [
+            {"id": s.id, "topics": " ".join(s.article.topics), "digest_summary": s.article.digest_summary}
+            for s in stored
+        ],
+    )

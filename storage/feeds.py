@@ -1,0 +1,169 @@
+"""Feeds and their fetch schedule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.schema import ArticleRow, Feed
+
+
+class FeedExistsError(ValueError):
+    """The URL is already subscribed."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedInfo:
+    """A feed as the rest of the project sees it: no ORM object escapes storage."""
+
+    id: int
+    url: str
+    title: str
+    site_url: str | None
+    etag: str | None
+    last_modified: str | None
+    next_check_at: datetime
+    last_checked_at: datetime | None
+    last_ok_at: datetime | None
+    error_count: int
+    last_error: str | None
+    disabled: bool
+    disabled_reason: str | None
+    article_count: int = 0
+
+    @property
+    def status(self) -> str:
+        if self.disabled:
+            return "disabled"
+        if self.error_count:
+            return "failing"
+        return "ok" if self.last_ok_at else "new"
+
+
+def _info(row: Feed, article_count: int = 0) -> FeedInfo:
+    return FeedInfo(
+        id=row.id,
+        url=row.url,
+        title=row.title,
+        site_url=row.site_url,
+        etag=row.etag,
+        last_modified=row.last_modified,
+        next_check_at=row.next_check_at,
+        last_checked_at=row.last_checked_at,
+        last_ok_at=row.last_ok_at,
+        error_count=row.error_count,
+        last_error=row.last_error,
+        disabled=row.disabled,
+        disabled_reason=row.disabled_reason,
+        article_count=article_count,
+    )
+
+
+async def add_feed(session: AsyncSession, url: str, *, title: str = "", now: datetime) -> FeedInfo:
+    """Subscribe ``url``; raises ``FeedExistsError`` when it is already there."""
+    existing = await session.scalar(select(Feed).where(Feed.url == url))
+    if existing is not None:
+        raise FeedExistsError(f"feed already added as #{existing.id}: {url}")
+    row = Feed(url=url, title=title, next_check_at=now, created_at=now)
+    session.add(row)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # a concurrent add of the same URL
+        raise FeedExistsError(f"feed already added: {url}") from exc
+    return _info(row)
+
+
+async def count_feeds(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(Feed)) or 0)
+
+
+async def list_feeds(session: AsyncSession) -> list[FeedInfo]:
+    counts = select(ArticleRow.feed_id, func.count().label("n")).group_by(ArticleRow.feed_id).subquery()
+    rows = await session.execute(
+        select(Feed, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.feed_id == Feed.id)
+        .order_by(Feed.id)
+    )
+    return [_info(feed, int(n)) for feed, n in rows]
+
+
+async def get_feed(session: AsyncSession, feed_id: int) -> FeedInfo | None:
+    row = await session.get(Feed, feed_id)
+    return _info(row) if row else None
+
+
+async def remove_feed(session: AsyncSession, feed_id: int) -> bool:
+    """Remove a feed; its stored articles stay (they may already be in stories and digests)."""
+    result = await session.execute(delete(Feed).where(Feed.id == feed_id))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def due_feeds(session: AsyncSession, now: datetime, *, include_all: bool = False) -> list[FeedInfo]:
+    """Feeds whose next check has come (or every enabled feed), oldest first."""
+    query = select(Feed).where(Feed.disabled.is_(False)).order_by(Feed.next_check_at, Feed.id)
+    if not include_all:
+        query = query.where(Feed.next_check_at <= now)
+    return [_info(r) for r in (await session.scalars(query)).all()]
+
+
+async def record_fetch_ok(
+    session: AsyncSession,
+    feed_id: int,
+    *,
+    now: datetime,
+    next_check_at: datetime,
+    etag: str | None,
+    last_modified: str | None,
+    title: str | None = None,
+    site_url: str | None = None,
+) -> None:
+    """A successful fetch (200 or 304): validators kept, error state cleared."""
+    values: dict[str, object] = {
+        "etag": etag,
+        "last_modified": last_modified,
+        "last_checked_at": now,
+        "last_ok_at": now,
+        "next_check_at": next_check_at,
+        "error_count": 0,
+        "last_error": None,
+    }
+    if title:
+        values["title"] = title[:512]
+    if site_url:
+        values["site_url"] = site_url[:2048]
+    await session.execute(update(Feed).where(Feed.id == feed_id).values(**values))
+
+
+async def record_fetch_error(
+    session: AsyncSession,
+    feed_id: int,
+    error: str,
+    *,
+    now: datetime,
+    next_check_at: datetime,
+    disable: bool = False,
+) -> None:
+    """A failed fetch: count it, keep the message for operators, maybe disable (HTTP 410)."""
+    values: dict[str, object] = {
+        "error_count": Feed.error_count + 1,
+        "last_error": error[:2000],
+        "last_checked_at": now,
+        "next_check_at": next_check_at,
+    }
+    if disable:
+        values["disabled"] = True
+        values["disabled_reason"] = error[:2000]
+    await session.execute(update(Feed).where(Feed.id == feed_id).values(**values))
+
+
+async def enable_feed(session: AsyncSession, feed_id: int, *, now: datetime) -> bool:
+    result = await session.execute(
+        update(Feed)
+        .where(Feed.id == feed_id)
+        .values(disabled=False, disabled_reason=None, error_count=0, next_check_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

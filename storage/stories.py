@@ -1,0 +1,126 @@
+"""Stories: one event told by one or more articles, possibly from several outlets."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from news.models import DigestStory, StorySource
+from storage.schema import ArticleRow, Story
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedArticle:
+    """What the story index needs to be rebuilt after a restart."""
+
+    article_id: int
+    story_id: int
+    signature: bytes
+    at: datetime
+    source: str
+
+
+def _merge_topics(old: str, new: Iterable[str]) -> str:
+    merged = dict.fromkeys(old.split())
+    merged.update(dict.fromkeys(new))
+    return " ".join(k for k in merged if k)
+
+
+async def create_story(session: AsyncSession, article_id: int, *, topics: Iterable[str], at: datetime) -> int:
+    story = Story(
+        representative_id=article_id,
+        first_seen_at=at,
+        last_seen_at=at,
+        article_count=1,
+        source_count=1,
+        topics=_merge_topics("", topics),
+    )
+    session.add(story)
+    await session.flush()
+    await session.execute(update(ArticleRow).where(ArticleRow.id == article_id).values(story_id=story.id))
+    return story.id
+
+
+async def join_story(
+    session: AsyncSession, story_id: int, article_id: int, *, topics: Iterable[str], at: datetime
+) -> None:
+    """Attach an article to an existing story and refresh the story's counters and topics."""
+    await session.execute(update(ArticleRow).where(ArticleRow.id == article_id).values(story_id=story_id))
+    story = await session.get(Story, story_id)
+    if story is None:
+        raise LookupError(f"story {story_id} does not exist")
+    counts = (
+        await session.execute(
+            select(func.count(), func.count(func.distinct(ArticleRow.source))).where(
+                ArticleRow.story_id == story_id
+            )
+        )
+    ).one()
+    story.article_count = int(counts[0])
+    story.source_count = max(1, int(counts[1]))
+    story.last_seen_at = max(story.last_seen_at, at)
+    story.topics = _merge_topics(story.topics, topics)
+
+
+async def recent_signatures(session: AsyncSession, since: datetime) -> list[IndexedArticle]:
+    rows = await session.execute(
+        select(
+            ArticleRow.id, ArticleRow.story_id, ArticleRow.minhash, ArticleRow.fetched_at, ArticleRow.source
+        )
+        .where(
+            ArticleRow.fetched_at >= since, ArticleRow.minhash.is_not(None), ArticleRow.story_id.is_not(None)
+        )
+        .order_by(ArticleRow.id)
+    )
+    return [IndexedArticle(int(i), int(s), bytes(m), at, src) for i, s, m, at, src in rows]
+
+
+async def stories_since(session: AsyncSession, since: datetime, *, limit: int = 5000) -> list[DigestStory]:
+    """Stories seen since ``since`` with their representative article and other outlets' versions."""
+    stories = (
+        await session.scalars(
+            select(Story).where(Story.last_seen_at >= since).order_by(Story.last_seen_at.desc()).limit(limit)
+        )
+    ).all()
+    if not stories:
+        return []
+    by_story: dict[int, list[ArticleRow]] = defaultdict(list)
+    ids = [s.id for s in stories]
+    for chunk_start in range(0, len(ids), 500):
+        chunk = ids[chunk_start : chunk_start + 500]
+        rows = await session.scalars(
+            select(ArticleRow).where(ArticleRow.story_id.in_(chunk)).order_by(ArticleRow.id)
+        )
+        for row in rows:
+            if row.story_id is not None:
+                by_story[row.story_id].append(row)
+    result: list[DigestStory] = []
+    for story in stories:
+        articles = by_story.get(story.id)
+        if not articles:
+            continue
+        rep = next((a for a in articles if a.id == story.representative_id), articles[0])
+        others: list[StorySource] = []
+        seen = {rep.source}
+        for a in articles:
+            if a.source not in seen:
+                seen.add(a.source)
+                others.append(StorySource(source=a.source, url=a.url, title=a.title))
+        result.append(
+            DigestStory(
+                story_id=story.id,
+                title=rep.title,
+                url=rep.url,
+                summary=rep.digest_summary or rep.summary[:300],
+                source=rep.source,
+                published_at=rep.published_at or rep.fetched_at,
+                topics=tuple(story.topics.split()),
+                other_sources=tuple(others),
+            )
+        )
+    return result
