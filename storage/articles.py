@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from news.arabic import stems
 from news.models import Article
 from storage.schema import ArticleRow
 
@@ -80,6 +81,11 @@ async def _known(session: AsyncSession, feed_id: int | None, batch: Sequence[Art
     }
 
 
+def search_text(a: Article) -> str:
+    """Stems of title and summary between spaces: the column ``LIKE '% stem %'`` searches."""
+    return f" {' '.join(stems(a.title + ' ' + a.summary[:2000]))} "
+
+
 def _row_values(a: Article, feed_id: int | None, fetched_at: datetime) -> dict[str, object]:
     return {
         "feed_id": feed_id,
@@ -96,6 +102,7 @@ def _row_values(a: Article, feed_id: int | None, fetched_at: datetime) -> dict[s
         "published_at": a.published_at,
         "fetched_at": fetched_at,
         "fingerprint": a.fingerprint,
+        "search_text": search_text(a),
     }
 
 

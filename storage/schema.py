@@ -130,6 +130,9 @@ class ArticleRow(Base):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     fingerprint: Mapped[str] = mapped_column(String(64), default="", index=True)
+    # Normalized, stemmed title+summary wrapped in spaces, so `LIKE '% stem %'` is an Arabic-aware word
+    # search on SQLite and PostgreSQL alike.
+    search_text: Mapped[str] = mapped_column(Text, default="")
     minhash: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
