@@ -1,9 +1,166 @@
-"""Quality and debugging commands that read JSON Lines: classify, cluster, summarize."""
+"""``nashra classify | cluster | summarize``: JSON Lines in, JSON Lines out, one object per input line.
+
+Operators debug with these, and quality is measured with them. Input objects may carry ``title``,
+``description``, ``text``, ``url``, ``published`` and ``source``; every other key passes through untouched.
+The whole input is read and validated before anything is written, so a malformed line stops the command
+with its line number and no partial output.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import IO, Any
+
+Record = dict[str, Any]
+_TEXT_FIELDS = ("title", "description", "text", "url", "source", "published")
+
+
+class InputError(Exception):
+    """A malformed input line; the message names the line."""
+
+
+def read_records(stream: IO[str]) -> list[Record]:
+    records: list[Record] = []
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"line {number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(obj, dict):
+            raise InputError(f"line {number}: expected a JSON object, got {type(obj).__name__}")
+        for key in _TEXT_FIELDS:
+            if key in obj and obj[key] is not None and not isinstance(obj[key], str):
+                raise InputError(f"line {number}: field {key!r} must be a string")
+        if key_time := obj.get("published"):
+            try:
+                _parse_time(key_time)
+            except ValueError:
+                raise InputError(
+                    f"line {number}: 'published' is not an ISO 8601 time: {key_time!r}"
+                ) from None
+        obj["__line"] = number
+        records.append(obj)
+    return records
+
+
+def _parse_time(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _field(r: Record, key: str) -> str:
+    value = r.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _write(records: Iterator[Record], out: IO[str]) -> None:
+    for r in records:
+        r.pop("__line", None)
+        out.write(json.dumps(r, ensure_ascii=False) + "\n")
+    out.flush()
+
+
+# --- classify ---------------------------------------------------------------------------------------
+
+
+def classify(records: list[Record], keyword_specs: list[str]) -> Iterator[Record]:
+    from news.classifier import TopicClassifier
+    from news.topics import ArticleTerms, KeywordMatcher, parse_keyword_topic
+
+    matchers = []
+    for spec in keyword_specs:
+        name, sep, words = spec.partition("=")
+        if not sep or not name.strip() or not words.strip():
+            raise InputError(f"--keyword-topic {spec!r}: expected NAME=كلمة،كلمة")
+        topic = parse_keyword_topic(f"{name.strip()}: {words}")
+        matchers.append((name.strip(), KeywordMatcher(topic)))
+    classifier = TopicClassifier.load()
+    for r in records:
+        title, desc, text = _field(r, "title"), _field(r, "description"), _field(r, "text")
+        prediction = classifier.predict(title, desc, text)
+        terms = ArticleTerms.of(f"{title}\n{desc}\n{text}")
+        r["topic"] = prediction.best
+        r["topics"] = [*prediction.topics, *(name for name, m in matchers if m.matches_terms(terms))]
+        yield r
+
+
+# --- cluster ----------------------------------------------------------------------------------------
+
+
+def cluster(records: list[Record], window_hours: float) -> Iterator[Record]:
+    """Assign story ids in input order, as ingestion would see the articles arrive."""
+    from news.cluster import StoryIndex, signature
+
+    index = StoryIndex(window=timedelta(hours=window_hours))
+    base = datetime(2000, 1, 1, tzinfo=UTC)
+    next_story = 1
+    for position, r in enumerate(records):
+        at = _parse_time(r["published"]) if r.get("published") else base + timedelta(seconds=position)
+        sig = signature(_field(r, "title"), _field(r, "text") or _field(r, "description"))
+        match = index.match(sig, at, source=_field(r, "source"))
+        if match is None:
+            story = next_story
+            next_story += 1
+        else:
+            story = match.story_id
+        index.add(position + 1, story, sig, at)
+        r["story"] = story
+        yield r
+
+
+# --- summarize --------------------------------------------------------------------------------------
+
+
+def summarize_records(records: list[Record], budget: int) -> Iterator[Record]:
+    from news.summary import summarize
+
+    for r in records:
+        r["summary"] = summarize(
+            _field(r, "title"), _field(r, "text") or _field(r, "description"), budget=budget
+        )
+        yield r
+
+
+# --- wiring -----------------------------------------------------------------------------------------
+
+
+def _run(make: Callable[[list[Record], argparse.Namespace], Iterator[Record]]) -> Callable[..., int]:
+    def handler(_settings: object, args: argparse.Namespace) -> int:
+        try:
+            records = read_records(sys.stdin)
+            results = list(make(records, args))  # everything computed before the first byte is written
+        except InputError as exc:
+            print(f"nashra {args.command}: {exc}", file=sys.stderr)
+            return 1
+        _write(iter(results), sys.stdout)
+        return 0
+
+    return handler
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Filled in with the Arabic understanding tools."""
+    p = sub.add_parser("classify", help="JSONL on stdin → adds 'topic' and 'topics'")
+    p.add_argument(
+        "--keyword-topic",
+        action="append",
+        default=[],
+        metavar="NAME=كلمة،كلمة",
+        help="an extra keyword topic (repeatable); '-كلمة' excludes",
+    )
+    p.set_defaults(func=_run(lambda recs, a: classify(recs, a.keyword_topic)))
+
+    p = sub.add_parser("cluster", help="JSONL on stdin → adds 'story' (same story, same id)")
+    p.add_argument(
+        "--window-hours", type=float, default=48.0, help="how far apart one story's articles may be"
+    )
+    p.set_defaults(func=_run(lambda recs, a: cluster(recs, a.window_hours)))
+
+    p = sub.add_parser("summarize", help="JSONL on stdin → adds 'summary'")
+    p.add_argument("--budget", type=int, default=300, help="maximum characters of a summary")
+    p.set_defaults(func=_run(lambda recs, a: summarize_records(recs, a.budget)))
