@@ -21,6 +21,8 @@ from storage.db import Database
 from storage.migrate import upgrade
 from storage.schema import Base
 
+pytest_plugins = ("tests.feedserver",)
+
 PG_ADMIN_DSN = os.environ.get("NASHRA_TEST_PG", "host=127.0.0.1 port=5432 dbname=test user=postgres")
 
 

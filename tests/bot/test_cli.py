@@ -1,0 +1,146 @@
+"""The operator CLI, run in-process through ``main()`` against a real database and a loopback feed server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from news.opml import parse_opml
+from tests.feedserver import FeedServer
+
+
+@pytest.fixture
+def cli_env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Settings for the CLI come from the environment, as an operator's would; no .env is read."""
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("FETCH_ALLOW_PRIVATE_NETWORKS", "true")
+    monkeypatch.setenv("FETCH_TIMEOUT_SECONDS", "5")
+    return tmp_path / "absent.env"
+
+
+def run(env_file: Path, *args: str) -> int:
+    return main(["--env-file", str(env_file), *args])
+
+
+def test_fetch_json_reports_new_then_zero_on_unchanged_feeds(
+    cli_env: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("bbc.xml", "skynews.xml"):
+        assert run(cli_env, "feeds", "add", feed_server.url(f"/feeds/{name}")) == 0
+    capsys.readouterr()
+
+    assert run(cli_env, "fetch", "--all", "--json") == 0
+    first = json.loads(capsys.readouterr().out)
+    assert {"feeds_ok", "feeds_failed", "new", "duplicates"} <= first.keys()
+    assert first["feeds_ok"] == 2 and first["feeds_failed"] == 0 and first["new"] == 60
+
+    assert run(cli_env, "fetch", "--all", "--json") == 0
+    second = json.loads(capsys.readouterr().out)
+    assert second["new"] == 0 and second["feeds_ok"] == 2
+
+
+def test_fetch_without_all_only_takes_due_feeds(
+    cli_env: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(cli_env, "feeds", "add", feed_server.url("/feeds/cnn.xml"))
+    run(cli_env, "fetch", "--json")
+    capsys.readouterr()
+    assert run(cli_env, "fetch", "--json") == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["feeds_ok"] == 0 and again["new"] == 0  # checked a moment ago: not due yet
+
+
+def test_feeds_list_shows_status_and_last_error(
+    cli_env: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(cli_env, "feeds", "add", feed_server.url("/feeds/bbc.xml"))
+    run(cli_env, "feeds", "add", feed_server.route("/down", status=503, body=b"x"))
+    run(cli_env, "fetch", "--all")
+    capsys.readouterr()
+    assert run(cli_env, "feeds", "list", "--json") == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    by_status = {r["status"]: r for r in rows}
+    assert by_status["ok"]["articles"] == 30
+    assert "503" in by_status["failing"]["last_error"]
+    assert run(cli_env, "feeds", "list") == 0
+    text = capsys.readouterr().out
+    assert "failing" in text and "last error" in text
+
+
+def test_add_refuses_duplicates_and_unsafe_urls(
+    cli_env: Path,
+    feed_server: FeedServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = feed_server.url("/feeds/bbc.xml")
+    assert run(cli_env, "feeds", "add", url) == 0
+    assert run(cli_env, "feeds", "add", url) == 1
+    assert "already" in capsys.readouterr().err
+    assert run(cli_env, "feeds", "add", "ftp://example.org/feed") == 1
+    assert "refused" in capsys.readouterr().err
+    monkeypatch.setenv("FETCH_ALLOW_PRIVATE_NETWORKS", "false")
+    assert run(cli_env, "feeds", "add", "http://127.0.0.1:9/feed.xml") == 1
+    assert run(cli_env, "feeds", "add", "http://2130706433/feed.xml") == 1
+
+
+def test_opml_export_import_round_trip_and_remove(
+    cli_env: Path, feed_server: FeedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    urls = [feed_server.url(f"/feeds/{n}") for n in ("bbc.xml", "cnn.xml")]
+    for u in urls:
+        run(cli_env, "feeds", "add", u, "--title", "أخبار")
+    out = tmp_path / "feeds.opml"
+    assert run(cli_env, "feeds", "export", "-o", str(out)) == 0
+    exported = parse_opml(out.read_bytes())
+    assert sorted(f.url for f in exported) == sorted(urls)
+    assert {f.title for f in exported} == {"أخبار"}
+
+    assert run(cli_env, "feeds", "remove", "1") == 0
+    assert run(cli_env, "feeds", "remove", "1") == 1
+    capsys.readouterr()
+    assert run(cli_env, "feeds", "import", str(out)) == 0
+    assert "imported 1 of 2" in capsys.readouterr().out  # the other one is still there
+
+
+def test_import_defaults_and_bad_opml(
+    cli_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(cli_env, "feeds", "import", "--defaults") == 0
+    assert "imported 7 of 7" in capsys.readouterr().out
+    bad = tmp_path / "bad.opml"
+    bad.write_text("<html><body>no</body></html>", encoding="utf-8")
+    assert run(cli_env, "feeds", "import", str(bad)) == 1
+    assert "expected <opml>" in capsys.readouterr().err
+    bomb = tmp_path / "bomb.opml"
+    bomb.write_text(
+        '<?xml version="1.0"?><!DOCTYPE o [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+        '<opml><body><outline xmlUrl="&b;"/></body></opml>',
+        encoding="utf-8",
+    )
+    assert run(cli_env, "feeds", "import", str(bomb)) == 1
+
+
+def test_other_commands_never_add_feeds(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(cli_env, "fetch", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["feeds_ok"] == 0
+    assert run(cli_env, "feeds", "list", "--json") == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_malformed_setting_is_one_line_naming_it(
+    cli_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FETCH_INTERVAL_MINUTES", "soon")
+    assert run(cli_env, "feeds", "list") == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("nashra: FETCH_INTERVAL_MINUTES") and "\n" not in err
+
+
+def test_run_without_token_says_how_to_get_one(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(cli_env, "run") == 2
+    err = capsys.readouterr().err
+    assert "TELEGRAM_BOT_TOKEN" in err and "BotFather" in err

@@ -1,0 +1,234 @@
+"""Ingestion end to end: a real loopback HTTP server serving feed fixtures, real parsing, a real database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from jobs.fetcher import Fetcher, FetchPolicy
+from jobs.ingest import Ingestor
+from storage import feeds as feed_store
+from storage.db import Database
+from storage.schema import ArticleRow, Feed, Story
+from storage.stories import stories_since
+from tests.feedserver import FeedServer
+
+FEEDS = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
+MANIFEST = json.loads((FEEDS / "manifest.json").read_text(encoding="utf-8"))
+OUTLETS = ["alarabiya.xml", "bbc.xml", "cnn.xml", "france24.xml", "skynews.xml"]
+NOW = datetime(2018, 6, 4, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def fetcher() -> AsyncIterator[Fetcher]:
+    async with Fetcher(FetchPolicy(allow_private=True, timeout_s=3, max_bytes=2 * 1024 * 1024)) as f:
+        yield f
+
+
+@pytest.fixture
+def ingestor(db: Database, fetcher: Fetcher) -> Ingestor:
+    return Ingestor(db, fetcher, interval=timedelta(minutes=15))
+
+
+async def add_feeds(db: Database, urls: list[str]) -> list[int]:
+    ids = []
+    async with db.session() as s, s.begin():
+        for url in urls:
+            ids.append((await feed_store.add_feed(s, url, now=NOW)).id)
+    return ids
+
+
+async def scalar(db: Database, query: object) -> int:
+    async with db.session() as s:
+        return int(await s.scalar(query) or 0)  # type: ignore[call-overload]
+
+
+async def test_first_pass_stores_every_article_and_second_pass_finds_nothing_new(
+    db: Database, ingestor: Ingestor, feed_server: FeedServer
+) -> None:
+    names = [*OUTLETS, "atom.xml", "cp1256.xml", "rss1.rdf"]
+    await add_feeds(db, [feed_server.url(f"/feeds/{n}") for n in names])
+
+    first = await ingestor.run(NOW, include_all=True)
+    stored = await scalar(db, select(func.count()).select_from(ArticleRow))
+    assert first.feeds_ok == len(names) and first.feeds_failed == 0
+    assert first.new == stored
+    # Some fixture items appear in more than one file (the Atom feed re-tells France 24): stored once.
+    assert sum(MANIFEST[n]["items"] for n in names) - 15 <= stored <= sum(MANIFEST[n]["items"] for n in names)
+
+    second = await ingestor.run(NOW + timedelta(hours=1), include_all=True)
+    assert (second.new, second.feeds_failed) == (0, 0)
+    assert second.feeds_not_modified == len(names)  # conditional GET: the server answered 304
+    again = feed_server.requests_for("/feeds/bbc.xml")[-1]
+    assert again.headers.get("If-None-Match")
+    assert await scalar(db, select(func.count()).select_from(ArticleRow)) == stored
+
+
+async def test_unchanged_feed_without_validators_counts_duplicates(
+    db: Database, ingestor: Ingestor, feed_server: FeedServer
+) -> None:
+    body = (FEEDS / "bbc.xml").read_bytes()
+    url = feed_server.route("/plain.xml", body=body, content_type="application/rss+xml; charset=utf-8")
+    await add_feeds(db, [url])
+    first = await ingestor.run(NOW, include_all=True)
+    second = await ingestor.run(NOW + timedelta(hours=1), include_all=True)
+    assert first.new == MANIFEST["bbc.xml"]["items"]
+    assert (second.new, second.duplicates) == (0, first.new)
+
+
+async def test_url_variants_and_reposts_are_stored_once(
+    db: Database, ingestor: Ingestor, feed_server: FeedServer
+) -> None:
+    await add_feeds(db, [feed_server.url("/feeds/duplicates.xml")])
+    summary = await ingestor.run(NOW, include_all=True)
+    groups = MANIFEST["duplicates.xml"]["groups"]
+    expected = len(groups["distinct"]) + 1 + 1  # every same_url variant → 1, the «عاجل:» re-post → 1
+    assert summary.new == expected
+    assert summary.duplicates == MANIFEST["duplicates.xml"]["items"] - expected
+
+
+async def test_same_item_in_two_feeds_is_stored_once(
+    db: Database, ingestor: Ingestor, feed_server: FeedServer
+) -> None:
+    body = (FEEDS / "skynews.xml").read_bytes()
+    a = feed_server.route("/a.xml", body=body, content_type="application/rss+xml")
+    b = feed_server.route("/b.xml", body=body, content_type="application/rss+xml")
+    await add_feeds(db, [a])
+    await ingestor.run(NOW, include_all=True)
+    await add_feeds(db, [b])
+    summary = await ingestor.run(NOW + timedelta(minutes=1), include_all=True)
+    assert summary.new == 0
+    assert await scalar(db, select(func.count()).select_from(ArticleRow)) == MANIFEST["skynews.xml"]["items"]
+
+
+async def test_windows_1256_feed_comes_out_as_arabic(
+    db: Database, ingestor: Ingestor, feed_server: FeedServer
+) -> None:
+    await add_feeds(db, [feed_server.url("/feeds/cp1256.xml")])
+    await ingestor.run(NOW, include_all=True)
+    async with db.session() as s:
+        titles = set((await s.scalars(select(ArticleRow.title))).all())
+    assert set(MANIFEST["cp1256.xml"]["titles"]) <= titles
+
+
+async def test_every_stored_article_has_topics_summary_and_story(
+    db: Database, ingestor: Ingestor, feed_server: FeedServer
+) -> None:
+    await add_feeds(db, [feed_server.url(f"/feeds/{n}") for n in OUTLETS])
+    await ingestor.run(NOW, include_all=True)
+    async with db.session() as s:
+        rows = (await s.scalars(select(ArticleRow))).all()
+    assert rows
+    builtin = {"politics", "economy", "sport", "technology", "culture"}
+    for row in rows:
+        assert row.story_id is not None and row.minhash
+        assert set(row.topics.split()) & builtin, row.title
+        assert row.digest_summary and len(row.digest_summary) <= 300
+        assert row.search_text.startswith(" ") and len(row.search_text) > 2
+
+
+async def test_same_event_from_several_outlets_becomes_one_story(
+    db: Database, ingestor: Ingestor, feed_server: FeedServer
+) -> None:
+    await add_feeds(db, [feed_server.url(f"/feeds/{n}") for n in OUTLETS])
+    await ingestor.run(NOW, include_all=True)
+    async with db.session() as s:
+        articles = await s.scalar(select(func.count()).select_from(ArticleRow))
+        stories = await s.scalar(select(func.count()).select_from(Story))
+        multi = await s.scalar(select(func.count()).select_from(Story).where(Story.source_count > 1))
+        digest = await stories_since(s, NOW - timedelta(days=30))
+    assert stories is not None and articles is not None and stories < articles
+    assert multi and multi >= 3
+    told_twice = [d for d in digest if d.other_sources]
+    assert told_twice and all(o.source != d.source for d in told_twice for o in d.other_sources)
+
+
+@pytest.mark.parametrize(
+    ("setup", "error_words"),
+    [
+        (lambda s: s.url("/feeds/homepage.html"), "not a valid feed"),
+        (lambda s: s.route("/garbage", body=b"\x00\x01 not xml at all", content_type="text/plain"), "feed"),
+        (lambda s: s.route("/boom", status=500, body=b"oops"), "500"),
+        (lambda s: s.route("/missing", status=404, body=b"no"), "404"),
+        (lambda s: s.gzip_bomb("/bomb"), "too large"),
+        (lambda s: s.huge("/huge", 3 * 1024 * 1024, declare_length=False), "too large"),
+        (lambda s: s.redirect("/loop", "/loop"), "redirect"),
+        (lambda s: s.trickle("/slow", b"<rss>" + b" " * 200, interval_s=0.5), "time"),
+    ],
+    ids=["html-page", "garbage", "http-500", "http-404", "gzip-bomb", "huge", "redirect-loop", "slow"],
+)
+async def test_bad_feed_gets_a_clear_error_and_loses_nothing(
+    db: Database, ingestor: Ingestor, feed_server: FeedServer, setup: object, error_words: str
+) -> None:
+    good = feed_server.url("/feeds/bbc.xml")
+    bad = setup(feed_server)  # type: ignore[operator]
+    good_id, bad_id = await add_feeds(db, [good, bad])
+    summary = await ingestor.run(NOW, include_all=True)
+    assert (summary.feeds_ok, summary.feeds_failed) == (1, 1)
+    assert summary.new == MANIFEST["bbc.xml"]["items"]
+    async with db.session() as s:
+        feed = await s.get(Feed, bad_id)
+        kept = await s.scalar(
+            select(func.count()).select_from(ArticleRow).where(ArticleRow.feed_id == good_id)
+        )
+    assert feed is not None and feed.error_count == 1
+    assert feed.last_error and error_words in feed.last_error.lower()
+    assert feed.next_check_at > NOW  # backed off, not hammered
+    assert kept == MANIFEST["bbc.xml"]["items"]
+
+
+async def test_feed_that_breaks_later_keeps_its_articles(
+    db: Database, ingestor: Ingestor, feed_server: FeedServer
+) -> None:
+    body = (FEEDS / "cnn.xml").read_bytes()
+    url = feed_server.route("/cnn.xml", body=body, content_type="application/rss+xml")
+    await add_feeds(db, [url])
+    first = await ingestor.run(NOW, include_all=True)
+    feed_server.route("/cnn.xml", body=b"<html><body>maintenance</body></html>", content_type="text/html")
+    second = await ingestor.run(NOW + timedelta(hours=1), include_all=True)
+    assert second.feeds_failed == 1 and second.failures[0].error
+    assert await scalar(db, select(func.count()).select_from(ArticleRow)) == first.new
+
+
+async def test_malformed_but_recoverable_and_empty_feeds(
+    db: Database, ingestor: Ingestor, feed_server: FeedServer
+) -> None:
+    await add_feeds(db, [feed_server.url("/feeds/malformed.xml"), feed_server.url("/feeds/empty.xml")])
+    summary = await ingestor.run(NOW, include_all=True)
+    assert summary.feeds_failed == 0
+    assert 0 < summary.new <= MANIFEST["malformed.xml"]["items"]
+
+
+async def test_gone_feed_is_disabled_and_rate_limited_feed_waits(
+    db: Database, ingestor: Ingestor, feed_server: FeedServer
+) -> None:
+    gone = feed_server.route("/gone", status=410, body=b"gone")
+    busy = feed_server.route("/busy", status=429, body=b"slow down", headers={"Retry-After": "7200"})
+    gone_id, busy_id = await add_feeds(db, [gone, busy])
+    await ingestor.run(NOW, include_all=True)
+    async with db.session() as s:
+        g = await s.get(Feed, gone_id)
+        b = await s.get(Feed, busy_id)
+        due = await feed_store.due_feeds(s, NOW + timedelta(hours=1))
+    assert g is not None and g.disabled and g.disabled_reason
+    assert b is not None and b.next_check_at >= NOW + timedelta(seconds=7200)
+    assert due == []  # neither the disabled feed nor the waiting one is due an hour later
+
+
+async def test_feed_title_and_schedule_are_recorded(
+    db: Database, ingestor: Ingestor, feed_server: FeedServer
+) -> None:
+    (feed_id,) = await add_feeds(db, [feed_server.url("/feeds/bbc.xml")])
+    await ingestor.run(NOW, include_all=False)
+    async with db.session() as s:
+        feed = await feed_store.get_feed(s, feed_id)
+        due_soon = await feed_store.due_feeds(s, NOW + timedelta(minutes=5))
+        due_later = await feed_store.due_feeds(s, NOW + timedelta(minutes=16))
+    assert feed is not None and feed.title and feed.etag and feed.last_ok_at == NOW
+    assert feed.status == "ok"
+    assert due_soon == [] and [f.id for f in due_later] == [feed_id]
