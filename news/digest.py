@@ -16,7 +16,7 @@ Telegram.
 
 from __future__ import annotations
 
-import heapq
+import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -116,17 +116,24 @@ def rank_stories(stories: Iterable[DigestStory]) -> list[DigestStory]:
 class StoryIndex:
     """Candidate stories ranked once, with per-topic position lists for fast per-chat selection.
 
-    Building costs one sort (or one pass with ``presorted=True``); each ``select`` then costs time in
-    proportion to the stories it has to look at, which the limits usually cut short.
+    Building costs one sort (or one pass with ``presorted=True``). Each ``select`` then walks, for each of
+    the chat's topics, only that topic's stories in rank order and stops once the section is full, so its
+    cost follows the stories it looks at rather than the whole pool.
     """
 
-    __slots__ = ("_by_topic", "_ranked")
+    __slots__ = ("_by_topic", "_ids", "_ranked", "_times", "_topics")
 
     def __init__(self, stories: Iterable[DigestStory], *, presorted: bool = False) -> None:
         self._ranked: list[DigestStory] = list(stories) if presorted else rank_stories(stories)
         by_topic: dict[str, list[int]] = {}
-        for position, story in enumerate(self._ranked):
-            for topic in dict.fromkeys(story.topics):
+        # Plain per-position columns: the walk compares floats and ints instead of datetimes.
+        self._times = [
+            (s.published_at - _EPOCH).total_seconds() if s.published_at else -math.inf for s in self._ranked
+        ]
+        self._ids = [s.story_id for s in self._ranked]
+        self._topics = [tuple(dict.fromkeys(s.topics)) for s in self._ranked]
+        for position, topics in enumerate(self._topics):
+            for topic in topics:
                 by_topic.setdefault(topic, []).append(position)
         self._by_topic = by_topic
 
@@ -148,39 +155,36 @@ class StoryIndex:
         A story is kept when it carries one of the chat's topics, is not in ``exclude_ids`` (already sent)
         and was published strictly after ``since``; undated stories are left out since they cannot be
         shown to be new. A story appears once: under its primary (first) topic when the chat follows it,
-        otherwise under the first of the chat's topics it carries. When that section is already full the
-        story is dropped rather than moved, so a section never shows stories that belong elsewhere.
-        Headings come from ``topic_names`` (key → display name), falling back to the key itself.
+        otherwise under the first of the chat's topics it carries. Each section keeps its best
+        ``limit_per_topic`` stories; of those, the best ``limit_total`` overall are shown. A story whose
+        section is full is dropped rather than moved, so a section never shows stories that belong
+        elsewhere. Headings come from ``topic_names`` (key → display name), falling back to the key.
         """
         if limit_per_topic < 1 or limit_total < 1:
             raise ValueError("digest limits must be positive")
         wanted = ordered_topics(topics)
         order = {topic: i for i, topic in enumerate(wanted)}
         excluded = exclude_ids if isinstance(exclude_ids, (set, frozenset)) else frozenset(exclude_ids)
-        lists = [self._by_topic[t] for t in wanted if t in self._by_topic]
-        merged = heapq.merge(*lists) if len(lists) > 1 else iter(lists[0] if lists else ())
+        after = (since - _EPOCH).total_seconds()
+        times, ids, story_topics = self._times, self._ids, self._topics
 
+        picked: list[int] = []
+        for topic in wanted:
+            found = 0
+            for position in self._by_topic.get(topic, ()):
+                if times[position] <= after or ids[position] in excluded:
+                    continue
+                carried = story_topics[position]
+                if carried[0] != topic and _placement(carried, order) != topic:
+                    continue  # shown under another of the chat's topics
+                picked.append(position)
+                found += 1
+                if found >= limit_per_topic:
+                    break
+        picked.sort()
         chosen: dict[str, list[DigestStory]] = {}
-        full = 0
-        taken = 0
-        last = -1
-        for position in merged:
-            if position == last:  # the same story reached through a second topic
-                continue
-            last = position
-            story = self._ranked[position]
-            if story.story_id in excluded or story.published_at is None or story.published_at <= since:
-                continue
-            section = _placement(story, order)
-            bucket = chosen.setdefault(section, [])
-            if len(bucket) >= limit_per_topic:
-                continue
-            bucket.append(story)
-            taken += 1
-            if len(bucket) == limit_per_topic:
-                full += 1
-            if taken >= limit_total or full >= len(wanted):
-                break
+        for position in picked[:limit_total]:
+            chosen.setdefault(_placement(story_topics[position], order), []).append(self._ranked[position])
 
         names = topic_names or {}
         return [
@@ -214,7 +218,8 @@ def select_stories(
     )
 
 
-def _placement(story: DigestStory, order: Mapping[str, int]) -> str:
-    if story.topics and story.topics[0] in order:
-        return story.topics[0]
-    return min((t for t in story.topics if t in order), key=order.__getitem__)
+def _placement(carried: tuple[str, ...], order: Mapping[str, int]) -> str:
+    """The chat topic a story is shown under: its primary topic if followed, else the chat's first."""
+    if carried[0] in order:
+        return carried[0]
+    return min((t for t in carried if t in order), key=order.__getitem__)
