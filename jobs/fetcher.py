@@ -144,13 +144,15 @@ class _Decoder:
         self._encoding = encoding
         self._wbits = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}.get(encoding, 0)
         self._zlib = zlib.decompressobj(self._wbits) if self._wbits else None
-        self._produced = False
+        self._produced = False  # some output came out (then a "deflate" wrapper guess is settled)
+        self._fed = False  # some input went in (then the stream must reach its end)
 
     def decode(self, data: bytes, limit: int) -> bytes:
         if self._zlib is None:
             return data
         out = bytearray()
         pending = data
+        self._fed = self._fed or bool(data)
         while pending and len(out) < limit:
             if self._zlib.eof:
                 if self._encoding != "gzip" or not pending.startswith(_GZIP_MAGIC):
@@ -171,7 +173,7 @@ class _Decoder:
         return bytes(out)
 
     def finish(self) -> None:
-        if self._zlib is not None and self._produced and not self._zlib.eof:
+        if self._zlib is not None and self._fed and not self._zlib.eof:
             raise _BadEncoding(f"the {self._encoding} body was cut off before its end")
 
 
@@ -278,10 +280,11 @@ class Fetcher:
         except UnsafeURLError as exc:
             return failure(url, f"unsafe URL: {exc}")
 
+        # Validators come back from storage; one that cannot be sent as a header is dropped, not fatal.
         headers = {}
-        if etag:
+        if etag and _sendable(etag):
             headers["If-None-Match"] = etag
-        if last_modified:
+        if last_modified and _sendable(last_modified):
             headers["If-Modified-Since"] = last_modified
 
         async with self._global:
@@ -347,6 +350,11 @@ class Fetcher:
         declared = response.headers.get("content-length", "").strip()
         if declared.isdigit() and int(declared) > cap:
             raise _TooLarge
+        if response.is_stream_consumed:
+            # Built in memory (httpx.MockTransport with content=...): httpx has already decoded it.
+            if len(response.content) > cap:
+                raise _TooLarge
+            return response.content
         decoder = _decoder_for(response.headers.get("content-encoding"))
         body = bytearray()
         async for chunk in response.aiter_raw():
@@ -408,6 +416,10 @@ class Fetcher:
             slot.users -= 1
             if slot.users == 0:
                 del self._hosts[key]
+
+
+def _sendable(value: str) -> bool:
+    return value.isascii() and value.isprintable()
 
 
 def _reason(status: int) -> str:

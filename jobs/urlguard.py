@@ -96,7 +96,7 @@ def address_problem(ip: IPAddress | str) -> str | None:
             inner = address_problem(embedded)
             if inner is not None:
                 return f"{kind} IPv6 of a {inner} address"
-            if addr.ipv4_mapped:
+            if kind != "6to4":  # mapped and NAT64 addresses lead exactly to the embedded one
                 return None
         if addr.teredo is not None:
             return "Teredo tunnel"
@@ -188,10 +188,12 @@ def check_url(url: str, *, allow_private: bool, allow_networks: Sequence[IPNetwo
     if parsed.port is not None and not 1 <= parsed.port <= 65535:
         raise UnsafeURLError(f"port {parsed.port} is out of range (1-65535)")
     if ":" in host:  # httpx keeps IPv6 literals without brackets in .host
+        if "%" in host:
+            raise UnsafeURLError(f"IPv6 zone identifiers are refused ({host!r})")
         try:
             literal: IPAddress | None = ipaddress.IPv6Address(host)
         except ValueError:
-            raise UnsafeURLError(f"invalid IPv6 address {host!r} (zone identifiers are refused)") from None
+            raise UnsafeURLError(f"invalid IPv6 address {host!r}") from None
     else:
         if not _HOST_CHARS.match(host) or ".." in host or host.startswith("."):
             raise UnsafeURLError(f"the host name {host!r} is not valid")
@@ -206,8 +208,8 @@ def check_url(url: str, *, allow_private: bool, allow_networks: Sequence[IPNetwo
         if problem is not None:
             raise UnsafeURLError(f"address {literal} is {_article(problem)} address")
     normalized = parsed.copy_with(fragment=None)
-    if not normalized.raw_path.startswith(b"/"):
-        normalized = normalized.copy_with(path="/" + normalized.path)
+    if not urllib.parse.urlsplit(str(normalized)).path:  # "http://example.com?q" -> "http://example.com/?q"
+        normalized = normalized.copy_with(path="/")
     return str(normalized)
 
 
@@ -252,8 +254,9 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
     """httpcore network backend that resolves, checks, then connects to the checked address.
 
     ``inner`` does the actual socket work (default ``httpcore.AnyIOBackend``); it is only ever given IP
-    literals, so it never resolves anything itself. Addresses are tried in resolver order; the first that
-    accepts the connection wins.
+    literals, so it never resolves anything itself. Addresses are tried in resolver order (no parallel
+    "happy eyeballs"); the first that accepts the connection wins, and every attempt but the last gets
+    an equal share of the connect timeout.
     """
 
     def __init__(
@@ -282,10 +285,17 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
         except socket.gaierror as exc:
             raise HostLookupError(f"DNS lookup failed for {host!r}: {exc.strerror or exc}") from exc
         last_error: Exception | None = None
-        for ip in addresses:
+        for i, ip in enumerate(addresses):
+            # With several addresses, a black-holed first one must not eat the whole connect timeout.
+            last = i == len(addresses) - 1
+            attempt_timeout = timeout if timeout is None or last else timeout / len(addresses)
             try:
                 return await self._inner.connect_tcp(
-                    str(ip), port, timeout=timeout, local_address=local_address, socket_options=socket_options
+                    str(ip),
+                    port,
+                    timeout=attempt_timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
                 )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last_error = exc
