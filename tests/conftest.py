@@ -8,6 +8,10 @@ on one machine do not collide), migrated once with the project's Alembic tree an
 from __future__ import annotations
 
 import os
+
+# python-telegram-bot 22 warns (an error under our settings) when RetryAfter.retry_after is read as an int;
+# this opts into its timedelta form, which the delivery code accepts either way.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
