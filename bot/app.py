@@ -27,7 +27,9 @@ def services_of(application: Application) -> Services:  # type: ignore[type-arg]
     return cast(Services, application.bot_data[SERVICES_KEY])
 
 
-def build_application(settings: Settings, *, migrate: bool = True) -> Application:  # type: ignore[type-arg]
+def build_application(settings: Settings, *, migrate: bool = True, run_ticks: bool = True) -> Application:  # type: ignore[type-arg]
+    """The bot, ready for ``run_polling``. ``run_ticks=False`` leaves the scheduled ticks out (tests that
+    drive conversations must not have an ingest pass or a digest fire under them)."""
     token = settings.require_token()
 
     async def post_init(application: Application) -> None:  # type: ignore[type-arg]
@@ -58,7 +60,7 @@ def build_application(settings: Settings, *, migrate: bool = True) -> Applicatio
     # Commands, buttons and membership changes: one module per command family.
     handlers.register(application, settings)
     # Repeating ticks: the database holds the schedule, so ticks only ask what is due now.
-    ticks.register(application, settings)
+    ticks.register(application, settings, enabled=run_ticks)
     # Last: anything a handler did not catch is logged (without the token) and answered politely.
     application.add_error_handler(on_error)
     return application
