@@ -120,8 +120,13 @@ def candidates(path: Path, out: Path) -> None:
             tj = len(titles[i] & titles[j]) / len(tu) if tu else 0.0
             shared = len(rare[i] & rare[j])
             cats = set(a["all_categories"]) & set(b["all_categories"])
-            pair = {"a": a["id"], "b": b["id"], "cosine": round(cos, 3), "title_jaccard": round(tj, 3),
-                    "shared_rare": shared}
+            pair = {
+                "a": a["id"],
+                "b": b["id"],
+                "cosine": round(cos, 3),
+                "title_jaccard": round(tj, 3),
+                "shared_rare": shared,
+            }
             name = stratum(cos, tj, shared, a["outlet"] == b["outlet"], bool(cats))
             if name:
                 pools[name].append(pair)
