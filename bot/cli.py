@@ -258,9 +258,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _register_extra_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Commands owned by other modules register here, keeping this parser the single entry point."""
-    from bot import tools
+    from bot import digest_cli, tools
 
     tools.register(sub)
+    digest_cli.register(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,18 +1,58 @@
 """Scheduled ticks on PTB's JobQueue. Each tick asks the database what is due; none keeps state in memory.
 
 APScheduler runs at most one instance of a job at a time, so a slow pass is skipped, not stacked.
+
+* ``ingest`` (every 60 s): fetch due feeds.
+* ``digest`` (every 30 s): queue the digests of due chats, then wake the delivery loop.
+* ``delivery`` (once, at start): the delivery loop, a long-running job that drains the outbox whenever it
+  is woken (``wake_delivery``: the digest tick, ``/digest``) and on its own poll; it ends when the
+  Application stops, after the pages in flight are answered.
+* ``delivery-watch`` (every 15 s): wakes the loop (a retry may have fallen due) and restarts it if it died.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from telegram.ext import Application, ContextTypes
 
 from bot.settings import Settings
+from jobs.deliver import Deliverer, FatalDeliveryError, make_bot
 
 log = logging.getLogger(__name__)
+
+DELIVERY_KEY = "nashra.delivery"
+DIGEST_INTERVAL = 30.0
+DELIVERY_WATCH_INTERVAL = 15.0
+
+
+@dataclass(slots=True)
+class DeliveryLoop:
+    """The process's one delivery loop: its ``Deliverer`` once started, and whether it is running."""
+
+    deliverer: Deliverer | None = None
+    running: bool = False
+    woken_early: bool = field(default=False)
+
+    def wake(self) -> None:
+        if self.deliverer is not None:
+            self.deliverer.wake()
+        else:
+            self.woken_early = True
+
+
+def delivery_loop_of(application: Application) -> DeliveryLoop:  # type: ignore[type-arg]
+    loop = application.bot_data.get(DELIVERY_KEY)
+    if loop is None:
+        loop = application.bot_data[DELIVERY_KEY] = DeliveryLoop()
+    return loop  # type: ignore[no-any-return]
+
+
+def wake_delivery(application: Application) -> None:  # type: ignore[type-arg]
+    """Pages were queued: have the delivery loop look at the outbox now, not at its next poll."""
+    delivery_loop_of(application).wake()
 
 
 async def ingest_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -30,8 +70,74 @@ async def ingest_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
         )
 
 
-def register(application: Application, settings: Settings) -> None:  # type: ignore[type-arg]
+async def digest_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    from bot.app import services_of
+    from bot.digest_cli import digest_policy
+    from jobs.digest import run_digests
+
+    settings: Settings = context.job.data  # type: ignore[union-attr,assignment]
+    run = await run_digests(
+        services_of(context.application).db, datetime.now(UTC), policy=digest_policy(settings)
+    )
+    if run.pages:
+        log.info(
+            "digest: %d chats, %d pages queued (%d renderings)", run.queued_chats, run.pages, run.renderings
+        )
+        wake_delivery(context.application)
+
+
+async def delivery_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Runs the delivery loop until the Application stops; a fresh ``telegram.Bot`` per start."""
+    from bot.app import services_of
+    from bot.digest_cli import send_limits
+
+    application = context.application
+    settings: Settings = context.job.data  # type: ignore[union-attr,assignment]
+    state = delivery_loop_of(application)
+    if state.running:
+        return
+    state.running = True
+    try:
+        bot = make_bot(settings.require_token(), settings.bot_api_base_url)
+        deliverer = Deliverer(services_of(application).db, bot, limits=send_limits(settings))
+        state.deliverer = deliverer
+        if state.woken_early:  # pages queued before the loop was up
+            state.woken_early = False
+            deliverer.wake()
+        async with bot:
+            await deliverer.run(should_stop=lambda: not application.running)
+    except FatalDeliveryError:
+        log.critical("delivery stopped: Telegram refused the bot itself", exc_info=True)
+        raise
+    finally:
+        state.running = False
+        state.deliverer = None
+
+
+async def delivery_watch(context: ContextTypes.DEFAULT_TYPE) -> None:
+    state = delivery_loop_of(context.application)
+    if state.running:
+        state.wake()
+    elif context.application.running and context.job_queue is not None:
+        log.warning("delivery loop is not running: starting it again")
+        context.job_queue.run_once(delivery_job, when=0, data=context.job.data, name="delivery")  # type: ignore[union-attr]
+
+
+def register(application: Application, settings: Settings, *, enabled: bool = True) -> None:  # type: ignore[type-arg]
+    """Schedule every tick; ``enabled=False`` schedules none (tests of handlers drive jobs themselves)."""
     jq = application.job_queue
     if jq is None:  # pragma: no cover - the job-queue extra is a dependency
         raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
+    delivery_loop_of(application)
+    if not enabled:
+        return
     jq.run_repeating(ingest_tick, interval=60, first=2, name="ingest")
+    jq.run_repeating(digest_tick, interval=DIGEST_INTERVAL, first=5, name="digest", data=settings)
+    jq.run_once(delivery_job, when=1, name="delivery", data=settings)
+    jq.run_repeating(
+        delivery_watch,
+        interval=DELIVERY_WATCH_INTERVAL,
+        first=DELIVERY_WATCH_INTERVAL,
+        name="delivery-watch",
+        data=settings,
+    )

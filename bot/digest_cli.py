@@ -1,0 +1,116 @@
+"""Operator commands for digests and their delivery: ``nashra digest preview`` and ``nashra deliver``.
+
+``deliver`` runs the outbox worker on its own, without the bot: for a second worker next to ``nashra
+run``, to flush the outbox by hand (``--once``), and for the crash tests that kill it mid-broadcast. It
+builds only a database and a ``telegram.Bot``, so it also runs as ``python -m bot.digest_cli deliver``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from bot.settings import Settings, SettingsError, load_settings
+from jobs.deliver import Deliverer, RetryPolicy, SendLimits, make_bot
+from jobs.digest import DigestPolicy, preview_digest
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def digest_policy(settings: Settings) -> DigestPolicy:
+    return DigestPolicy(catch_up=timedelta(hours=settings.digest_catch_up_hours))
+
+
+def send_limits(settings: Settings, speedup: float = 1.0) -> SendLimits:
+    return SendLimits(per_second=settings.send_rate_per_second).scaled(speedup)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``digest preview`` and ``deliver`` to the ``nashra`` command line."""
+    digest = sub.add_parser("digest", help="daily digests").add_subparsers(
+        dest="digest_command", required=True
+    )
+    p = digest.add_parser("preview", help="print a chat's next digest pages (changes nothing)")
+    p.add_argument("--chat", type=int, required=True, help="the chat's Telegram id")
+    p.add_argument("--json", action="store_true", help="one JSON object per page")
+    p.set_defaults(func=cmd_digest_preview)
+
+    p = sub.add_parser("deliver", help="send queued digest pages (runs until interrupted)")
+    p.add_argument("--once", action="store_true", help="send what is due now, then exit")
+    p.add_argument("--concurrency", type=int, default=16, help="sends in flight (default 16)")
+    # For the Bot API emulator, whose flood windows can be shrunk: scales every limit and retry delay.
+    p.add_argument("--speedup", type=float, default=1.0, help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_deliver)
+
+
+async def cmd_digest_preview(settings: Settings, args: argparse.Namespace) -> int:
+    db = Database(settings.database_url)
+    try:
+        pages = await preview_digest(db, args.chat, datetime.now(UTC), policy=digest_policy(settings))
+    except LookupError:
+        print(f"nashra: no chat {args.chat}", file=sys.stderr)
+        return 1
+    finally:
+        await db.dispose()
+    if args.json:
+        for page in pages:
+            print(json.dumps({"page": page.index, "html": page.html}, ensure_ascii=False))
+    elif not pages:
+        print("nothing new for this chat: no digest would be sent", file=sys.stderr)
+    else:
+        print(("\n\n" + "─" * 40 + "\n\n").join(page.html for page in pages))
+    return 0
+
+
+async def cmd_deliver(settings: Settings, args: argparse.Namespace) -> int:
+    speedup = max(args.speedup, 1e-6)
+    db = Database(settings.database_url)
+    bot = make_bot(settings.require_token(), settings.bot_api_base_url, concurrency=args.concurrency)
+    retry = RetryPolicy(base=2.0 / speedup, cap=600.0 / speedup, long_wait=60.0 / speedup)
+    deliverer = Deliverer(
+        db, bot, limits=send_limits(settings, speedup), retry=retry, concurrency=args.concurrency
+    )
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    try:
+        async with bot:
+            if args.once:
+                await deliverer.recover()
+                stats = await deliverer.drain(should_stop=stopping.is_set)
+                print(json.dumps({"delivered": stats.sent, "failed": stats.failed, "retry": stats.retried}))
+            else:
+                await deliverer.run(should_stop=stopping.is_set)
+    finally:
+        await db.dispose()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m bot.digest_cli …``: these commands without the rest of the CLI."""
+    parser = argparse.ArgumentParser(prog="python -m bot.digest_cli")
+    parser.add_argument("--env-file", default=".env")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(args.env_file)
+    except SettingsError as exc:
+        print(f"nashra: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # request URLs carry the token
+    return int(asyncio.run(args.func(settings, args)) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
