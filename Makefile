@@ -28,7 +28,7 @@ lint: install
 	$(BIN)/mypy news
 
 demo: install
-	$(BIN)/python -m demo
+	$(BIN)/python scripts/demo.py
 
 bench: install
 	$(BIN)/python benchmarks/ingest.py

@@ -55,4 +55,4 @@ class StoryClusterer:
             else:
                 story_id = await story_store.create_story(session, item.id, topics=a.topics, at=now)
             await article_store.set_signature(session, item.id, sig.to_bytes(), story_id)
-            self._index.add(item.id, story_id, sig, now)
+            self._index.add(item.id, story_id, sig, now, source=a.source)

@@ -23,6 +23,8 @@ class IndexedArticle:
     signature: bytes
     at: datetime
     source: str
+    title: str
+    text: str
 
 
 def _merge_topics(old: str, new: Iterable[str]) -> str:
@@ -77,7 +79,7 @@ async def recent_signatures(session: AsyncSession, since: datetime) -> list[Inde
         )
         .order_by(ArticleRow.id)
     )
-    return [IndexedArticle(int(i), int(s), bytes(m), at, src) for i, s, m, at, src in rows]
+    return [IndexedArticle(int(i), int(s), bytes(m), at, src, t, x) for i, s, m, at, src, t, x in rows]
 
 
 async def stories_since(session: AsyncSession, since: datetime, *, limit: int = 5000) -> list[DigestStory]:
