@@ -84,9 +84,9 @@ def classify(records: list[Record], keyword_specs: list[str]) -> Iterator[Record
     for r in records:
         title, desc, text = _field(r, "title"), _field(r, "description"), _field(r, "text")
         prediction = classifier.predict(title, desc, text)
-        terms = ArticleTerms.of(f"{title}\n{desc}\n{text}")
+        terms = ArticleTerms.of(title, desc, text)
         r["topic"] = prediction.best
-        r["topics"] = [*prediction.topics, *(name for name, m in matchers if m.matches_terms(terms))]
+        r["topics"] = [*prediction.topics, *(name for name, m in matchers if m.matches(terms))]
         yield r
 
 

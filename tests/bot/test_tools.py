@@ -1,0 +1,126 @@
+"""``nashra classify | cluster | summarize``: JSON Lines through ``main()`` with real stdin/stdout."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def records(name: str) -> list[dict[str, object]]:
+    lines = (FIXTURES / name).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def run_tool(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    stdin: str,
+    *args: str,
+) -> tuple[int, str, str]:
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    code = main(["--env-file", str(tmp_path / "absent.env"), *args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def as_jsonl(items: list[dict[str, object]]) -> str:
+    return "".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items)
+
+
+def test_classify_adds_topics_and_passes_other_keys_through(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    items = records("topics/articles.jsonl")[:12]
+    inputs = [
+        {"title": a["title"], "description": a["description"], "id": a["id"], "x": [1]} for a in items
+    ]
+    code, out, _ = run_tool(
+        monkeypatch, capsys, tmp_path, as_jsonl(inputs), "classify", "--keyword-topic", "عسكرية=عسكري،جيش"
+    )
+    assert code == 0
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["id"] for r in rows] == [a["id"] for a in items]
+    assert all(r["x"] == [1] for r in rows)
+    builtin = {"politics", "economy", "sport", "technology", "culture"}
+    assert all(r["topic"] in builtin and r["topic"] in r["topics"] for r in rows)
+    correct = sum(r["topic"] == a["topic"] for r, a in zip(rows, items, strict=True))
+    assert correct >= 9
+
+
+def test_classify_keyword_topic_matches_arabic_forms(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    lines = as_jsonl(
+        [
+            {"title": "مناورات للقوات العسكرية في الخليج"},
+            {"title": "افتتاح معرض الكتاب في القاهرة"},
+        ]
+    )
+    code, out, _ = run_tool(monkeypatch, capsys, tmp_path, lines, "classify", "--keyword-topic", "دفاع=عسكري")
+    assert code == 0
+    first, second = (json.loads(line) for line in out.splitlines())
+    assert "دفاع" in first["topics"] and "دفاع" not in second["topics"]
+
+
+def test_cluster_gives_one_story_to_the_same_event(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    by_id = {a["id"]: a for a in records("cluster/articles.jsonl")}
+    pairs = records("cluster/pairs.jsonl")
+    same = next(p for p in pairs if p["same_story"] and not p["note"])
+    different = next(p for p in pairs if not p["same_story"])
+    chosen = [by_id[same["a"]], by_id[same["b"]], by_id[different["a"]], by_id[different["b"]]]
+    inputs = [
+        {"title": a["title"], "text": a["text"], "published": a["published"], "source": a["outlet"]}
+        for a in chosen
+    ]
+    code, out, _ = run_tool(monkeypatch, capsys, tmp_path, as_jsonl(inputs), "cluster")
+    assert code == 0
+    stories = [json.loads(line)["story"] for line in out.splitlines()]
+    assert stories[0] == stories[1]
+    assert stories[2] != stories[3]
+    assert stories[0] not in stories[2:]
+
+
+def test_summarize_stays_within_budget(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    items = records("summary/articles.jsonl")
+    inputs = [{"title": a["title"], "text": a["text"]} for a in items]
+    code, out, _ = run_tool(monkeypatch, capsys, tmp_path, as_jsonl(inputs), "summarize", "--budget", "200")
+    assert code == 0
+    summaries = [json.loads(line)["summary"] for line in out.splitlines()]
+    assert len(summaries) == len(items)
+    assert all(0 < len(s) <= 200 for s in summaries)
+
+
+@pytest.mark.parametrize(
+    ("bad", "words"),
+    [
+        ('{"title": "خبر"}\n{"title": \n', "line 2"),
+        ('{"title": "خبر"}\n[1, 2]\n', "line 2: expected a JSON object"),
+        ('{"title": 5}\n', "line 1: field 'title'"),
+        ('{"title": "خبر", "published": "yesterday"}\n', "line 1: 'published'"),
+    ],
+)
+@pytest.mark.parametrize("tool", ["classify", "cluster", "summarize"])
+def test_malformed_line_names_its_number_and_writes_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    tool: str,
+    bad: str,
+    words: str,
+) -> None:
+    code, out, err = run_tool(monkeypatch, capsys, tmp_path, bad, tool)
+    assert code == 1
+    assert out == ""
+    assert words in err
