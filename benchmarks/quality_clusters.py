@@ -193,6 +193,22 @@ def report(pairs: list[dict[str, Any]], docs: dict[str, Doc]) -> None:
                 f"{split:6} {mode:26} {len(chosen):5} {sum(labels):4} {precision:9.3f} {recall:6.3f}  "
                 f"{tp:3} {fp:3} {fn:3}"
             )
+    print("\nsame-story pairs the pairwise decision misses, by stage:")
+    for split in ("dev", "test"):
+        positives = [p for p in pairs if p["split"] == split and p["same_story"]]
+        outside = [p for p in positives if abs(docs[p["b"]].at - docs[p["a"]].at) > WINDOW]
+        unretrieved = [
+            p for p in positives if p not in outside and not retrieved(docs[p["a"]].sig, docs[p["b"]].sig)
+        ]
+        rejected = [
+            p
+            for p in positives
+            if p not in outside and p not in unretrieved and not pairwise_decision(p, docs, threshold)
+        ]
+        print(
+            f"  {split:5} same {len(positives):3}  outside window {len(outside):2}  "
+            f"never retrieved {len(unretrieved):2}  rejected by verifier {len(rejected):2}"
+        )
     test = [p for p in pairs if p["split"] == "test"]
     print("\ntest pairs by candidate stratum (pairwise decision):")
     by_stratum: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
