@@ -72,7 +72,13 @@ async def join_story(
 async def recent_signatures(session: AsyncSession, since: datetime) -> list[IndexedArticle]:
     rows = await session.execute(
         select(
-            ArticleRow.id, ArticleRow.story_id, ArticleRow.minhash, ArticleRow.fetched_at, ArticleRow.source
+            ArticleRow.id,
+            ArticleRow.story_id,
+            ArticleRow.minhash,
+            ArticleRow.fetched_at,
+            ArticleRow.source,
+            ArticleRow.title,
+            func.coalesce(func.nullif(ArticleRow.body, ""), ArticleRow.summary),
         )
         .where(
             ArticleRow.fetched_at >= since, ArticleRow.minhash.is_not(None), ArticleRow.story_id.is_not(None)
