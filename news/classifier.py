@@ -1,0 +1,415 @@
+"""The built-in topic classifier: a TF-IDF linear model over light stems, run with numpy alone.
+
+The model file (``news/data/topics.npz``) is written by ``scripts/train_topics.py``; this module only
+reads it and scores, so scikit-learn is a training dependency, never a runtime one. Features are the
+stems of title, description and body, stem bigrams inside each field, and the title's stems once more
+under their own names (a headline word says more than a body word); each vector is weighted by
+sublinear TF times IDF and L2-normalized. ``Featurizer`` names the features (training builds the
+vocabulary from it); ``TopicClassifier.feature_ids`` finds the same features as column numbers with
+numpy (a bigram is a pair of unigram columns, looked up in a sorted array), which is what makes
+inference fast, and training builds its matrices through that same method, so the two cannot drift.
+
+Scores become probabilities with a softmax whose temperature, like per-class offsets folded into the
+intercepts, was fitted on out-of-fold scores of the training documents. ``topics`` holds the best
+topic and, when its probability passes a threshold fitted on the articles the corpus filed under two
+topics, the runner-up (about 5 % of articles get one). What this does not do: topics outside the
+five built-ins, use feed ``<category>`` tags, or any language but Arabic (a Latin word is a feature
+like any other, but the model saw little English).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from itertools import chain, pairwise
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from news.arabic import chunk_tokens, chunks, stem, stem_tokens, tokenize
+
+MODEL_RESOURCE = "topics.npz"
+FORMAT_VERSION = 1
+_CACHE_LIMIT = 200_000
+
+FloatArray = npt.NDArray[np.float32]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureConfig:
+    """What the featurizer emits; stored in the model so inference matches training.
+
+    ``body_chars`` caps how much of the body is read: leads carry the topic and the rest costs time.
+    The same cap applies to the title and the description, since some feeds put a whole article there.
+    """
+
+    title_prefix: bool = True
+    bigrams: bool = True
+    body_chars: int = 3000
+
+    def to_json(self) -> dict[str, Any]:
+        return {"title_prefix": self.title_prefix, "bigrams": self.bigrams, "body_chars": self.body_chars}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FeatureConfig:
+        return cls(
+            title_prefix=bool(data["title_prefix"]),
+            bigrams=bool(data["bigrams"]),
+            body_chars=int(data["body_chars"]),
+        )
+
+
+class Featurizer:
+    """(title, description, text) → feature strings: the one definition that training and inference share."""
+
+    __slots__ = ("config",)
+
+    def __init__(self, config: FeatureConfig) -> None:
+        self.config = config
+
+    def features(self, title: str, description: str = "", text: str = "") -> list[str]:
+        cfg = self.config
+        out: list[str] = []
+        cap = cfg.body_chars
+        title_stems = _stems(title[:cap])
+        for part in (title_stems, _stems(description[:cap]), _stems(text[:cap])):
+            out.extend(part)
+            if cfg.bigrams and len(part) > 1:
+                out.extend(map(" ".join, pairwise(part)))
+        if cfg.title_prefix:
+            out.extend(TITLE_PREFIX + s for s in title_stems)
+        return out
+
+
+def _stems(text: str) -> list[str]:
+    return stem_tokens(tokenize(text)) if text else []
+
+
+TITLE_PREFIX = "t:"
+_FIELD_BREAK = (-1,)  # between fields in a column sequence, so that no bigram spans two fields
+
+
+class _Columns(dict[str, int]):
+    """Stem → unigram column; -1 for a stem outside the vocabulary (without storing it)."""
+
+    def __missing__(self, key: str) -> int:
+        return -1
+
+
+class _ChunkColumns(dict[str, tuple[int, ...]]):
+    """Piece of text (``arabic.chunks``) → unigram columns of its tokens' stems (-1: unknown); memoized.
+
+    One lookup per piece replaces normalizing, tokenizing, stemming and the vocabulary lookups; the
+    memo is emptied when it grows past ``_CACHE_LIMIT``, so a stream of new words cannot grow it forever.
+    """
+
+    __slots__ = ("_unigrams",)
+
+    def __init__(self, unigrams: _Columns) -> None:
+        super().__init__()
+        self._unigrams = unigrams
+
+    def __missing__(self, chunk: str) -> tuple[int, ...]:
+        if len(self) >= _CACHE_LIMIT:
+            self.clear()
+        cols = self[chunk] = tuple(self._unigrams[stem(t)] for t in chunk_tokens(chunk))
+        return cols
+
+
+@dataclass(frozen=True, slots=True)
+class TopicPrediction:
+    """What the classifier says about one article.
+
+    ``scores`` are probabilities over the built-in keys (they sum to 1); ``best`` is the top one and
+    ``topics`` the keys confidently matching, best first (``best`` always included).
+    """
+
+    best: str
+    scores: dict[str, float]
+    topics: tuple[str, ...]
+
+
+class TopicClassifier:
+    """A loaded linear topic model. ``load()`` gives the shipped one, loaded once per process."""
+
+    def __init__(
+        self,
+        *,
+        classes: Sequence[str],
+        vocabulary: Sequence[str],
+        idf: FloatArray,
+        coef: FloatArray,
+        intercept: FloatArray,
+        config: FeatureConfig,
+        temperature: float,
+        second_min_prob: float,
+        info: Mapping[str, Any] | None = None,
+    ) -> None:
+        if coef.shape != (len(vocabulary), len(classes)) or idf.shape != (len(vocabulary),):
+            raise ValueError("model arrays do not match the vocabulary and classes")
+        self.classes: tuple[str, ...] = tuple(classes)
+        self.config = config
+        self.featurizer = Featurizer(config)
+        self.temperature = temperature
+        self.second_min_prob = second_min_prob
+        self.info: dict[str, Any] = dict(info or {})  # provenance: data, calibration figures
+        self._vocabulary: tuple[str, ...] = tuple(vocabulary)
+        if len(set(self._vocabulary)) != len(self._vocabulary):
+            raise ValueError("the vocabulary holds a feature twice")
+        self._unigrams, self._bigram_codes, self._bigram_cols, self._title_cols = _lookup_tables(
+            self._vocabulary
+        )
+        self._chunk_columns = _ChunkColumns(self._unigrams)
+        self._idf = idf.astype(np.float32)
+        # Stored in half precision; rounding here too makes a freshly trained model score exactly as
+        # the same model read back from its file.
+        self._coef = coef.astype(np.float16).astype(np.float32)
+        self._intercept = intercept.astype(np.float32)
+
+    # --- loading and saving -----------------------------------------------------------------------
+
+    @classmethod
+    def load(cls) -> TopicClassifier:
+        """The shipped model from ``news/data``, cached: every caller shares one instance."""
+        return _builtin()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> TopicClassifier:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            meta = json.loads(bytes(npz["meta"]).decode("utf-8"))
+            if meta.get("format") != FORMAT_VERSION:
+                raise ValueError(f"unsupported topic model format {meta.get('format')!r}")
+            joined = bytes(npz["vocabulary"]).decode("utf-8")
+            vocabulary = joined.split("\n") if joined else []
+            return cls(
+                classes=meta["classes"],
+                vocabulary=vocabulary,
+                idf=npz["idf"],
+                coef=npz["coef"],
+                intercept=npz["intercept"],
+                config=FeatureConfig.from_json(meta["features"]),
+                temperature=float(meta["temperature"]),
+                second_min_prob=float(meta["second_min_prob"]),
+                info=meta.get("info") or {},
+            )
+
+    @classmethod
+    def from_path(cls, path: Path) -> TopicClassifier:
+        return cls.from_bytes(path.read_bytes())
+
+    def to_bytes(self) -> bytes:
+        """The model as an ``.npz`` archive, byte-identical for identical models (fixed zip timestamps)."""
+        meta = {
+            "format": FORMAT_VERSION,
+            "classes": list(self.classes),
+            "features": self.config.to_json(),
+            "temperature": self.temperature,
+            "second_min_prob": self.second_min_prob,
+            "info": self.info,
+        }
+        arrays: dict[str, npt.NDArray[Any]] = {
+            "meta": np.frombuffer(json.dumps(meta, sort_keys=True).encode("utf-8"), dtype=np.uint8),
+            "vocabulary": np.frombuffer("\n".join(self._vocabulary).encode("utf-8"), dtype=np.uint8),
+            "idf": self._idf,
+            # Half precision halves the file; scores move by ~1e-3, far below any decision margin.
+            "coef": self._coef.astype(np.float16),
+            "intercept": self._intercept,
+        }
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for name, array in arrays.items():
+                member = io.BytesIO()
+                np.lib.format.write_array(member, np.ascontiguousarray(array), allow_pickle=False)
+                info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                zf.writestr(info, member.getvalue(), compresslevel=9)
+        return buf.getvalue()
+
+    # --- scoring ----------------------------------------------------------------------------------
+
+    @property
+    def n_features(self) -> int:
+        return len(self._vocabulary)
+
+    def vocabulary(self) -> tuple[str, ...]:
+        """Feature names, in column order."""
+        return self._vocabulary
+
+    @property
+    def idf(self) -> FloatArray:
+        return self._idf
+
+    @property
+    def coef(self) -> FloatArray:
+        """Weights, one row per feature and one column per class."""
+        return self._coef
+
+    @property
+    def intercept(self) -> FloatArray:
+        return self._intercept
+
+    def feature_ids(self, title: str, description: str = "", text: str = "") -> IntArray:
+        """Columns of the features of one article, repeated as often as the feature occurs.
+
+        The same features as ``Featurizer.features`` minus those outside the vocabulary. The three
+        fields become one column sequence with a -1 between fields, so bigrams never cross a field.
+        """
+        cfg = self.config
+        cap = cfg.body_chars
+        lookup = self._chunk_columns.__getitem__
+        title_cols = list(chain.from_iterable(map(lookup, chunks(title[:cap]))))
+        pieces: list[Iterable[int]] = [title_cols]
+        if description:
+            pieces += [_FIELD_BREAK, chain.from_iterable(map(lookup, chunks(description[:cap])))]
+        if text:
+            pieces += [_FIELD_BREAK, chain.from_iterable(map(lookup, chunks(text[:cap])))]
+        seq = np.fromiter(chain.from_iterable(pieces), dtype=np.int64)
+        parts = [seq[seq >= 0]]
+        if cfg.bigrams and len(seq) > 1:
+            parts.append(self._bigrams(seq))
+        if cfg.title_prefix and title_cols:
+            head = seq[: len(title_cols)]
+            mapped = self._title_cols[head[head >= 0]]
+            parts.append(mapped[mapped >= 0])
+        return np.concatenate(parts)
+
+    def _bigrams(self, seq: IntArray) -> IntArray:
+        first, second = seq[:-1], seq[1:]
+        both = (first >= 0) & (second >= 0)
+        codes = first[both] * self.n_features + second[both]
+        if not len(codes) or not len(self._bigram_codes):
+            return np.zeros(0, dtype=np.int64)
+        at = np.searchsorted(self._bigram_codes, codes)
+        at[at == len(self._bigram_codes)] = 0
+        hit = self._bigram_codes[at] == codes
+        found: IntArray = self._bigram_cols[at[hit]]
+        return found
+
+    def vectorize(self, docs: Iterable[IntArray]) -> tuple[IntArray, IntArray, FloatArray]:
+        """CSR parts (indptr, indices, data) of the TF-IDF matrix of documents given as feature ids.
+
+        Each row: sublinear term frequency (1 + ln count) times IDF, L2-normalized; empty rows stay 0.
+        """
+        indptr = [0]
+        indices: list[IntArray] = []
+        data: list[FloatArray] = []
+        for ids in docs:
+            uniq, counts = np.unique(ids, return_counts=True)
+            weights = (1.0 + np.log(counts, dtype=np.float32)) * self._idf[uniq]
+            norm = float(np.sqrt(np.dot(weights, weights)))
+            if norm > 0:
+                weights /= norm
+            indices.append(uniq)
+            data.append(weights.astype(np.float32))
+            indptr.append(indptr[-1] + len(uniq))
+        return (
+            np.asarray(indptr, dtype=np.int64),
+            np.concatenate(indices) if indices else np.zeros(0, dtype=np.int64),
+            np.concatenate(data) if data else np.zeros(0, dtype=np.float32),
+        )
+
+    def decision(self, indptr: IntArray, indices: IntArray, data: FloatArray) -> FloatArray:
+        """Raw linear scores, one row per document, one column per class."""
+        n_docs = len(indptr) - 1
+        out = np.tile(self._intercept, (n_docs, 1))
+        if len(indices):
+            contrib = self._coef[indices] * data[:, None]
+            starts = indptr[:-1]
+            nonempty = indptr[1:] > starts
+            sums = np.add.reduceat(contrib, starts[nonempty], axis=0)
+            out[nonempty] += sums
+        return out
+
+    def probabilities(self, decision: FloatArray) -> FloatArray:
+        z = decision / self.temperature
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        probs: FloatArray = np.asarray(e / e.sum(axis=1, keepdims=True), dtype=np.float32)
+        return probs
+
+    def predict_many(
+        self, articles: Iterable[tuple[str, str, str] | tuple[str, str] | tuple[str]]
+    ) -> list[TopicPrediction]:
+        """Predictions for many ``(title, description, text)`` tuples (trailing parts may be left out).
+
+        Faster per article than ``predict``: the matrix work is done once for the batch.
+        """
+        ids = [self.feature_ids(*a) for a in articles]
+        if not ids:
+            return []
+        probs = self.probabilities(self.decision(*self.vectorize(ids)))
+        return [self._prediction(row) for row in probs]
+
+    def predict(self, title: str, description: str = "", text: str = "") -> TopicPrediction:
+        """The topics of one article; an empty article gets the prior's best guess."""
+        return self.predict_many([(title, description, text)])[0]
+
+    def _prediction(self, probs: FloatArray) -> TopicPrediction:
+        order = np.argsort(-probs, kind="stable")
+        best = self.classes[int(order[0])]
+        topics = [best]
+        second = int(order[1])
+        if probs[second] >= self.second_min_prob:
+            topics.append(self.classes[second])
+        scores = {c: round(float(p), 6) for c, p in zip(self.classes, probs, strict=True)}
+        return TopicPrediction(best=best, scores=scores, topics=tuple(topics))
+
+
+def _lookup_tables(vocabulary: Sequence[str]) -> tuple[_Columns, IntArray, IntArray, IntArray]:
+    """Unigram columns, sorted bigram codes with their columns, and the title column of each unigram.
+
+    A bigram «a b» has code ``col(a) * n + col(b)``; both unigrams are in any vocabulary cut by
+    document frequency, since a pair never occurs in more documents than either of its words.
+    """
+    n = len(vocabulary)
+    unigrams = _Columns()
+    for col, feature in enumerate(vocabulary):
+        if " " not in feature and not feature.startswith(TITLE_PREFIX):
+            unigrams[feature] = col
+    codes: list[int] = []
+    bigram_cols: list[int] = []
+    title_cols = np.full(n, -1, dtype=np.int64)
+    for col, feature in enumerate(vocabulary):
+        if " " in feature:
+            a, b = feature.split(" ")
+            if a not in unigrams or b not in unigrams:
+                raise ValueError(f"bigram {feature!r} has a word outside the vocabulary")
+            codes.append(unigrams[a] * n + unigrams[b])
+            bigram_cols.append(col)
+        elif feature.startswith(TITLE_PREFIX):
+            word = feature[len(TITLE_PREFIX) :]
+            if word not in unigrams:
+                raise ValueError(f"title feature {feature!r} has a word outside the vocabulary")
+            title_cols[unigrams[word]] = col
+    order = np.argsort(np.asarray(codes, dtype=np.int64), kind="stable")
+    return (
+        unigrams,
+        np.asarray(codes, dtype=np.int64)[order],
+        np.asarray(bigram_cols, dtype=np.int64)[order],
+        title_cols,
+    )
+
+
+@cache
+def _builtin() -> TopicClassifier:
+    data = resources.files("news").joinpath("data", MODEL_RESOURCE).read_bytes()
+    return TopicClassifier.from_bytes(data)
+
+
+def softmax_temperature_loss(decision: FloatArray, labels: Sequence[int], temperature: float) -> float:
+    """Mean negative log-likelihood of ``labels`` under softmax(decision / temperature); for calibration."""
+    z = decision / temperature
+    z = z - z.max(axis=1, keepdims=True)
+    log_norm = np.log(np.exp(z).sum(axis=1))
+    picked = z[np.arange(len(labels)), np.asarray(labels)]
+    return float(np.mean(log_norm - picked)) if len(labels) else math.nan

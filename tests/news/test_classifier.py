@@ -1,0 +1,226 @@
+"""The built-in topic classifier: the shipped model, the API shape, and a deterministic training run."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import random
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+
+from news.classifier import FeatureConfig, Featurizer, TopicClassifier, TopicPrediction
+from news.topics import BUILTIN_KEYS
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "topics"
+ARTICLES = [
+    json.loads(line) for line in (FIXTURES / "articles.jsonl").read_text(encoding="utf-8").splitlines()
+]
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _train_topics() -> ModuleType:
+    """scripts/train_topics.py, imported by path (scripts/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("train_topics", REPO / "scripts" / "train_topics.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("train_topics", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def model() -> TopicClassifier:
+    return TopicClassifier.load()
+
+
+def test_load_is_cached_and_knows_the_builtin_topics(model: TopicClassifier) -> None:
+    assert TopicClassifier.load() is model
+    assert model.classes == BUILTIN_KEYS
+    assert model.n_features > 1000
+    assert model.temperature > 0 and 0 < model.second_min_prob <= 1
+
+
+def test_fixture_set_covers_every_topic() -> None:
+    assert len(ARTICLES) == 30
+    assert sorted({a["topic"] for a in ARTICLES}) == sorted(BUILTIN_KEYS)
+
+
+def test_shipped_model_classifies_real_articles(model: TopicClassifier) -> None:
+    right = sum(model.predict(a["title"], a["description"], a["text"]).best == a["topic"] for a in ARTICLES)
+    assert right / len(ARTICLES) >= 0.8
+
+
+def test_shipped_model_classifies_titles_and_descriptions(model: TopicClassifier) -> None:
+    right = sum(model.predict(a["title"], a["description"]).best == a["topic"] for a in ARTICLES)
+    assert right / len(ARTICLES) >= 0.8
+
+
+def test_prediction_shape(model: TopicClassifier) -> None:
+    prediction = model.predict("ريال مدريد يفوز على برشلونة في الدوري الإسباني", "سجل رونالدو هدفين")
+    assert isinstance(prediction, TopicPrediction)
+    assert prediction.best == "sport"
+    assert set(prediction.scores) == set(BUILTIN_KEYS)
+    assert abs(sum(prediction.scores.values()) - 1) < 1e-4
+    assert prediction.scores["sport"] == max(prediction.scores.values())
+    assert prediction.topics[0] == prediction.best
+    assert 1 <= len(prediction.topics) <= 2
+    assert all(prediction.scores[t] >= model.second_min_prob for t in prediction.topics[1:])
+
+
+def test_predict_many_equals_predict(model: TopicClassifier) -> None:
+    batch = [(a["title"], a["description"], a["text"]) for a in ARTICLES[:8]]
+    batch.append(("", "", ""))
+    batch.append(("عنوان فقط",))  # type: ignore[arg-type]
+    many = model.predict_many(batch)
+    assert many == [model.predict(*args) for args in batch]
+    assert model.predict_many([]) == []
+
+
+def test_empty_article_gets_a_valid_prediction(model: TopicClassifier) -> None:
+    prediction = model.predict("")
+    assert prediction.best == max(prediction.scores, key=prediction.scores.__getitem__)
+    assert abs(sum(prediction.scores.values()) - 1) < 1e-4
+
+
+def _with_second_threshold(model: TopicClassifier, threshold: float) -> TopicClassifier:
+    return TopicClassifier(
+        classes=model.classes,
+        vocabulary=model.vocabulary(),
+        idf=model.idf,
+        coef=model.coef,
+        intercept=model.intercept,
+        config=model.config,
+        temperature=model.temperature,
+        second_min_prob=threshold,
+    )
+
+
+def test_second_topic_follows_the_threshold(model: TopicClassifier) -> None:
+    article = ("عقوبات أمريكية على قطاع النفط الإيراني", "تراجعت صادرات النفط وارتفعت الأسعار")
+    always = _with_second_threshold(model, 0.0).predict(*article)
+    never = _with_second_threshold(model, 1.0).predict(*article)
+    assert never.topics == (never.best,)
+    assert len(always.topics) == 2 and always.topics[0] == always.best
+    runner_up = sorted(always.scores, key=always.scores.__getitem__)[-2]
+    assert always.topics[1] == runner_up
+
+
+def test_second_topic_only_when_clearly_supported(model: TopicClassifier) -> None:
+    single = model.predict("مانشستر سيتي يتوج بلقب الدوري الإنجليزي الممتاز", "بعد فوزه على توتنهام بهدفين")
+    assert single.topics == ("sport",)
+
+
+def test_model_round_trips_through_bytes(model: TopicClassifier) -> None:
+    blob = model.to_bytes()
+    again = TopicClassifier.from_bytes(blob)
+    assert again.to_bytes() == blob
+    title, description, text = ARTICLES[0]["title"], ARTICLES[0]["description"], ARTICLES[0]["text"]
+    assert again.predict(title, description, text) == model.predict(title, description, text)
+
+
+def test_from_bytes_rejects_a_foreign_format(model: TopicClassifier) -> None:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(model.to_bytes())) as src, zipfile.ZipFile(buf, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "meta.npy":
+                meta = np.load(io.BytesIO(data))
+                doc = json.loads(bytes(meta).decode("utf-8"))
+                doc["format"] = 999
+                out = io.BytesIO()
+                raw = json.dumps(doc).encode("utf-8")
+                np.lib.format.write_array(out, np.frombuffer(raw, dtype=np.uint8))
+                data = out.getvalue()
+            dst.writestr(info, data)
+    with pytest.raises(ValueError, match="format"):
+        TopicClassifier.from_bytes(buf.getvalue())
+
+
+def test_featurizer_uses_title_body_limit_and_bigrams() -> None:
+    features = Featurizer(FeatureConfig(title_prefix=True, bigrams=True, body_chars=11)).features(
+        "أسعار النفط", "", "ارتفعت الأسعار اليوم كثيرا"
+    )
+    assert "t:نفط" in features and "اسعار نفط" in features
+    assert "ارتفعت" in features and "يوم" not in features  # the body is cut after 11 characters
+    plain = Featurizer(FeatureConfig(title_prefix=False, bigrams=False)).features("أسعار النفط")
+    assert plain == ["اسعار", "نفط"]
+
+
+def test_fast_feature_path_finds_the_named_features(model: TopicClassifier) -> None:
+    column = {feature: i for i, feature in enumerate(model.vocabulary())}
+    for a in ARTICLES:
+        args = (a["title"], a["description"], a["text"])
+        named = [column[f] for f in model.featurizer.features(*args) if f in column]
+        assert sorted(model.feature_ids(*args).tolist()) == sorted(named)
+
+
+# --- training ----------------------------------------------------------------------------------------------
+
+WORDS = {
+    "politics": ["رئيس", "حكومة", "برلمان", "انتخابات", "وزير", "معارضة", "حزب", "قمة", "سفير", "عقوبات"],
+    "economy": ["أسعار", "نفط", "بورصة", "أسهم", "تضخم", "بنك", "ميزانية", "ضريبة", "استثمار", "شركة"],
+    "sport": ["مباراة", "هدف", "دوري", "منتخب", "لاعب", "مدرب", "كأس", "ملعب", "بطولة", "فريق"],
+    "technology": ["هاتف", "تطبيق", "إنترنت", "برمجيات", "ذكاء", "روبوت", "شبكة", "بيانات", "حاسوب", "قرصنة"],
+    "culture": ["فيلم", "مهرجان", "رواية", "مسرح", "ممثل", "أغنية", "فنان", "متحف", "سينما", "معرض"],
+}
+COMMON = ["قال", "أعلن", "يوم", "اليوم", "مصادر", "العام", "الماضي", "أمس", "خلال", "بعد"]
+
+
+def _synthetic_corpus(module: ModuleType, n_per_topic: int = 30) -> list[Any]:
+    rng = random.Random(7)
+    docs = []
+    for topic, words in WORDS.items():
+        for i in range(n_per_topic):
+
+            def sentence(k: int, words: list[str] = words) -> str:
+                return " ".join(rng.choice(words if rng.random() < 0.6 else COMMON) for _ in range(k))
+
+            docs.append(
+                module.LabeledDoc(
+                    doc_id=f"{topic}-{i:03d}",
+                    url=f"https://example.com/{topic}/{i}",
+                    outlet="synthetic",
+                    title=sentence(6),
+                    description=sentence(12),
+                    text=sentence(40),
+                    label=topic,
+                    labels=(topic,),
+                )
+            )
+    return docs
+
+
+def test_training_is_deterministic_and_learns_the_synthetic_topics() -> None:
+    module = _train_topics()
+    docs = _synthetic_corpus(module)
+    cfg = module.TrainConfig(min_df=1)
+    first = module.train_model(docs, cfg).to_bytes()
+    second = module.train_model(list(reversed(docs)), cfg).to_bytes()
+    assert first == second
+    model = TopicClassifier.from_bytes(first)
+    assert model.vocabulary() == tuple(sorted(model.vocabulary()))
+    assert model.predict("مباراة الدوري بين المنتخب والفريق", "سجل اللاعب هدفا").best == "sport"
+    assert model.predict("فيلم جديد في المهرجان", "الممثل والفنان في السينما").best == "culture"
+
+
+def test_split_keeps_a_url_and_its_copies_on_one_side() -> None:
+    module = _train_topics()
+    docs = _synthetic_corpus(module, n_per_topic=60)
+    # The same article under a second URL, and another article with the first one's title.
+    twin = dataclasses.replace(docs[0], url="https://x/y")
+    retitled = dataclasses.replace(docs[1], url="https://x/z", title=docs[0].title)
+    corpus = [*docs, twin, retitled]
+    train, held = module.split_corpus(corpus)
+    assert train and held and len(train) + len(held) == len(corpus)
+    side = {id(d): "train" for d in train} | {id(d): "held" for d in held}
+    assert side[id(docs[0])] == side[id(twin)] == side[id(retitled)] == side[id(docs[1])]
+    assert module.split_corpus(corpus) == (train, held)
