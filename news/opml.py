@@ -64,6 +64,5 @@ def to_opml(feeds: Iterable[OPMLFeed], *, title: str, created: datetime) -> byte
         if feed.site_url:
             attrs["htmlUrl"] = feed.site_url
         SubElement(body, "outline", attrs)
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + tostring(
-        opml, encoding="utf-8", xml_declaration=False
-    )
+    body_bytes: bytes = tostring(opml, encoding="utf-8", xml_declaration=False)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body_bytes
