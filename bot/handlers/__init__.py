@@ -21,6 +21,7 @@ from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandl
 from bot.handlers import (
     channel,
     common,
+    digest,
     fallback,
     membership,
     menu,
@@ -64,12 +65,7 @@ def register(application: Application, settings: Settings) -> None:  # type: ign
     only_new = filters.UpdateType.MESSAGE
     for name, callback in _COMMANDS.items():
         application.add_handler(CommandHandler(name, callback, filters=only_new))
-    try:  # /digest belongs to the digest capability, built alongside this one
-        from bot.handlers import digest
-    except ModuleNotFoundError:
-        log.warning("bot.handlers.digest is missing: /digest is not available")
-    else:
-        digest.register(application, settings)
+    digest.register(application, settings)
     application.add_handler(topic_handlers.button_handler())
     application.add_handler(schedule.button_handler())
     application.add_handler(channel.button_handler())
