@@ -11,13 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from news.cluster import StoryIndex, StorySignature, signature
 from storage import articles as article_store
 from storage import stories as story_store
 from storage.articles import StoredArticle
-from storage.db import Database
+from storage.db import Database, Session
 
 
 class StoryClusterer:
@@ -43,7 +41,7 @@ class StoryClusterer:
         """Forget the in-memory index (after a failed transaction); the next ``warm`` rebuilds it."""
         self._warm_db = None
 
-    async def assign(self, session: AsyncSession, stored: Sequence[StoredArticle], now: datetime) -> None:
+    async def assign(self, session: Session, stored: Sequence[StoredArticle], now: datetime) -> None:
         """Attach each article to a story inside ``session``'s transaction."""
         for item in stored:
             a = item.article

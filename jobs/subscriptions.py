@@ -32,7 +32,7 @@ from storage import chats as chat_store
 from storage import feeds as feed_store
 from storage import search as search_store
 from storage.chats import ChatSettings
-from storage.db import Database
+from storage.db import Database, Session
 from storage.feeds import FeedInfo
 from storage.search import Headline
 from storage.stats import Stats, collect_stats
@@ -152,17 +152,11 @@ async def subscribe(
     async with db.session() as s, s.begin():
         old = await chat_store.get_chat(s, chat.telegram_id)
         if old is None:
-            created = await chat_store.create_chat(
+            created = await _create_chat(
                 s,
-                chat.telegram_id,
-                type=chat.type,
-                title=chat.title,
-                username=chat.username,
-                language=chat.language,
-                delivery_minute=defaults.delivery_minute,
-                timezone=defaults.timezone,
-                topics=builtin_keys(),
-                now=now,
+                chat,
+                defaults,
+                now,
                 next_digest_at=_next_at(defaults.delivery_minute, defaults.timezone, now),
                 linked_by=linked_by,
             )
@@ -185,6 +179,25 @@ async def subscribe(
         return await chat_store.update_chat(s, chat.telegram_id, **changes), state
 
 
+async def _create_chat(
+    s: Session, chat: ChatRef, defaults: Defaults, now: datetime, **extra: Any
+) -> ChatSettings:
+    """A new chat row with the deployment's defaults and every built-in topic."""
+    return await chat_store.create_chat(
+        s,
+        chat.telegram_id,
+        type=chat.type,
+        title=chat.title,
+        username=chat.username,
+        language=chat.language,
+        delivery_minute=defaults.delivery_minute,
+        timezone=defaults.timezone,
+        topics=builtin_keys(),
+        now=now,
+        **extra,
+    )
+
+
 async def register_chat(db: Database, chat: ChatRef, defaults: Defaults, now: datetime) -> ChatSettings:
     """The bot was added to a group or channel: remember the chat, but deliver nothing yet.
 
@@ -194,19 +207,7 @@ async def register_chat(db: Database, chat: ChatRef, defaults: Defaults, now: da
     async with db.session() as s, s.begin():
         old = await chat_store.get_chat(s, chat.telegram_id)
         if old is None:
-            return await chat_store.create_chat(
-                s,
-                chat.telegram_id,
-                type=chat.type,
-                title=chat.title,
-                username=chat.username,
-                language=chat.language,
-                delivery_minute=defaults.delivery_minute,
-                timezone=defaults.timezone,
-                topics=builtin_keys(),
-                now=now,
-                active=False,
-            )
+            return await _create_chat(s, chat, defaults, now, active=False)
         return await chat_store.update_chat(
             s,
             chat.telegram_id,

@@ -86,3 +86,7 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+# The session type other layers may annotate with, without importing SQLAlchemy themselves.
+Session = AsyncSession
