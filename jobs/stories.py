@@ -8,6 +8,7 @@ feed leaves no ghost entries.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -42,15 +43,23 @@ class StoryClusterer:
         self._warm_db = None
 
     async def assign(self, session: Session, stored: Sequence[StoredArticle], now: datetime) -> None:
-        """Attach each article to a story inside ``session``'s transaction."""
+        """Attach each article to a story inside ``session``'s transaction.
+
+        Articles of one batch see each other (each is indexed as soon as it is placed); the database is
+        told in three batched statements plus one insert per new story.
+        """
+        assignments: list[tuple[int, int, bytes]] = []
+        joined: dict[int, list[str]] = defaultdict(list)
         for item in stored:
             a = item.article
             sig = signature(a.title, a.body or a.summary)
             match = self._index.match(sig, now, source=a.source)
             if match is not None:
                 story_id = match.story_id
-                await story_store.join_story(session, story_id, item.id, topics=a.topics, at=now)
+                joined[story_id].extend(a.topics)
             else:
                 story_id = await story_store.create_story(session, item.id, topics=a.topics, at=now)
-            await article_store.set_signature(session, item.id, sig.to_bytes(), story_id)
+            assignments.append((item.id, story_id, sig.to_bytes()))
             self._index.add(item.id, story_id, sig, now, source=a.source)
+        await article_store.set_stories(session, assignments)
+        await story_store.refresh_stories(session, joined, at=now)

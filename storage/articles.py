@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import LargeBinary, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,27 +51,25 @@ def _dedup_batch(articles: Sequence[Article]) -> tuple[list[Article], int]:
 
 
 async def _known(session: AsyncSession, feed_id: int | None, batch: Sequence[Article]) -> set[int]:
-    """Indexes in ``batch`` already stored: same canonical URL, same GUID in this feed, same content."""
+    """Indexes in ``batch`` already stored: same canonical URL, same GUID in this feed, same content.
+
+    Three lookups, each on its own index: one query OR-ing them makes SQLite scan the table.
+    """
+    t = ArticleRow.__table__
     urls = [a.canonical_url for a in batch]
     guids = [a.guid for a in batch if a.guid]
     prints = [a.fingerprint for a in batch if a.fingerprint]
-    conds = [ArticleRow.canonical_url.in_(urls)]
+    k_urls = set((await session.scalars(select(t.c.canonical_url).where(t.c.canonical_url.in_(urls)))).all())
+    k_guids: set[str] = set()
     if guids and feed_id is not None:
-        conds.append((ArticleRow.feed_id == feed_id) & ArticleRow.guid.in_(guids))
-    if prints:
-        conds.append(ArticleRow.fingerprint.in_(prints))
-    rows = await session.execute(
-        select(ArticleRow.canonical_url, ArticleRow.feed_id, ArticleRow.guid, ArticleRow.fingerprint).where(
-            or_(*conds)
+        k_guids = set(
+            (await session.scalars(select(t.c.guid).where(t.c.feed_id == feed_id, t.c.guid.in_(guids)))).all()
         )
-    )
-    k_urls, k_guids, k_prints = set(), set(), set()
-    for url, fid, guid, fp in rows:
-        k_urls.add(url)
-        if guid and fid == feed_id:
-            k_guids.add(guid)
-        if fp:
-            k_prints.add(fp)
+    k_prints: set[str] = set()
+    if prints:
+        k_prints = set(
+            (await session.scalars(select(t.c.fingerprint).where(t.c.fingerprint.in_(prints)))).all()
+        )
     return {
         i
         for i, a in enumerate(batch)
@@ -123,14 +121,15 @@ async def insert_articles(
     if not fresh:
         return InsertResult([], dups)
     dialect = session.bind.dialect.name
-    ins = postgresql.insert(ArticleRow) if dialect == "postgresql" else sqlite.insert(ArticleRow)
+    table = ArticleRow.__table__  # Core, not the ORM bulk path: a plain multi-row INSERT
+    ins = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
     by_url = {a.canonical_url: a for a in fresh}
     # One multi-row statement; RETURNING gives back only the rows that were really inserted, so a
     # concurrent insert of the same URL (another worker, another feed) is reported as a duplicate.
     stmt = (
         ins.values([_row_values(a, feed_id, fetched_at) for a in fresh])
         .on_conflict_do_nothing()
-        .returning(ArticleRow.id, ArticleRow.canonical_url)
+        .returning(table.c.id, table.c.canonical_url)
     )
     rows = (await session.execute(stmt)).all()
     inserted = sorted(
@@ -140,9 +139,16 @@ async def insert_articles(
     return InsertResult(inserted, dups)
 
 
-async def set_signature(session: AsyncSession, article_id: int, signature: bytes, story_id: int) -> None:
+async def set_stories(session: AsyncSession, assignments: Sequence[tuple[int, int, bytes]]) -> None:
+    """Record new articles' stories and signatures, ``(article_id, story_id, signature)``, in one trip."""
+    if not assignments:
+        return
+    t = ArticleRow.__table__
     await session.execute(
-        update(ArticleRow).where(ArticleRow.id == article_id).values(minhash=signature, story_id=story_id)
+        update(t)
+        .where(t.c.id == bindparam("aid"))
+        .values(story_id=bindparam("sid"), minhash=bindparam("sig", type_=LargeBinary)),
+        [{"aid": a, "sid": s, "sig": sig} for a, s, sig in assignments],
     )
 
 
@@ -157,10 +163,10 @@ async def store_enrichment(session: AsyncSession, stored: Sequence[StoredArticle
     """Write topics and digest summaries computed after insert (only new articles are enriched)."""
     if not stored:
         return
+    t = ArticleRow.__table__
     await session.execute(
-        update(ArticleRow),
-        [
-            {"id": s.id, "topics": " ".join(s.article.topics), "digest_summary": s.article.digest_summary}
-            for s in stored
-        ],
+        update(t)
+        .where(t.c.id == bindparam("aid"))
+        .values(topics=bindparam("tp"), digest_summary=bindparam("ds")),
+        [{"aid": s.id, "tp": " ".join(s.article.topics), "ds": s.article.digest_summary} for s in stored],
     )

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from news.models import DigestStory, StorySource
-from storage.schema import ArticleRow, Story
+from storage.schema import ArticleRow, Story, UTCDateTime
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,39 +34,65 @@ def _merge_topics(old: str, new: Iterable[str]) -> str:
 
 
 async def create_story(session: AsyncSession, article_id: int, *, topics: Iterable[str], at: datetime) -> int:
-    story = Story(
-        representative_id=article_id,
-        first_seen_at=at,
-        last_seen_at=at,
-        article_count=1,
-        source_count=1,
-        topics=_merge_topics("", topics),
-    )
-    session.add(story)
-    await session.flush()
-    await session.execute(update(ArticleRow).where(ArticleRow.id == article_id).values(story_id=story.id))
-    return story.id
-
-
-async def join_story(
-    session: AsyncSession, story_id: int, article_id: int, *, topics: Iterable[str], at: datetime
-) -> None:
-    """Attach an article to an existing story and refresh the story's counters and topics."""
-    await session.execute(update(ArticleRow).where(ArticleRow.id == article_id).values(story_id=story_id))
-    story = await session.get(Story, story_id)
-    if story is None:
-        raise LookupError(f"story {story_id} does not exist")
-    counts = (
-        await session.execute(
-            select(func.count(), func.count(func.distinct(ArticleRow.source))).where(
-                ArticleRow.story_id == story_id
-            )
+    """A new story whose first article is ``article_id`` (the caller records the article's story id)."""
+    t = Story.__table__
+    story_id = await session.scalar(
+        insert(t)
+        .values(
+            representative_id=article_id,
+            first_seen_at=at,
+            last_seen_at=at,
+            article_count=1,
+            source_count=1,
+            topics=_merge_topics("", topics),
         )
-    ).one()
-    story.article_count = int(counts[0])
-    story.source_count = max(1, int(counts[1]))
-    story.last_seen_at = max(story.last_seen_at, at)
-    story.topics = _merge_topics(story.topics, topics)
+        .returning(t.c.id)
+    )
+    assert story_id is not None
+    return int(story_id)
+
+
+async def refresh_stories(
+    session: AsyncSession, joined: Mapping[int, Iterable[str]], *, at: datetime
+) -> None:
+    """Stories that gained articles (``story_id → topics of the new articles``): recount their articles
+    and outlets, widen their topics, move ``last_seen_at`` (ingestion passes run in time order). One
+    aggregate read and one batched write, however many articles joined."""
+    if not joined:
+        return
+    ids = sorted(joined)
+    a, st = ArticleRow.__table__, Story.__table__
+    counts = {
+        sid: (int(n), int(sources))
+        for sid, n, sources in await session.execute(
+            select(a.c.story_id, func.count(), func.count(func.distinct(a.c.source)))
+            .where(a.c.story_id.in_(ids))
+            .group_by(a.c.story_id)
+        )
+    }
+    topics = dict((await session.execute(select(st.c.id, st.c.topics).where(st.c.id.in_(ids)))).all())
+    rows = [
+        {
+            "sid": sid,
+            "n": counts.get(sid, (1, 1))[0],
+            "src": max(1, counts.get(sid, (1, 1))[1]),
+            "tp": _merge_topics(topics.get(sid, ""), joined[sid]),
+            "at": at,
+        }
+        for sid in ids
+        if sid in topics
+    ]
+    await session.execute(
+        update(st)
+        .where(st.c.id == bindparam("sid"))
+        .values(
+            article_count=bindparam("n"),
+            source_count=bindparam("src"),
+            topics=bindparam("tp"),
+            last_seen_at=bindparam("at", type_=UTCDateTime),
+        ),
+        rows,
+    )
 
 
 async def recent_signatures(session: AsyncSession, since: datetime) -> list[IndexedArticle]:
