@@ -18,7 +18,7 @@ from jobs.fetcher import Fetcher, FetchResult
 from jobs.stories import StoryClusterer
 from news.article import to_article
 from news.classifier import TopicClassifier
-from news.models import Article
+from news.models import Article, ParsedFeed
 from news.parse import FeedParseError, parse_feed
 from news.schedule import next_check_at
 from news.summary import summarize
@@ -92,6 +92,13 @@ def _source_name(feed: FeedInfo, parsed_title: str) -> str:
     return (parsed_title or feed.title or urlsplit(feed.url).hostname or feed.url).strip()[:200]
 
 
+def _parse_and_clean(feed: FeedInfo, result: FetchResult) -> tuple[ParsedFeed, list[Article]]:
+    parsed = parse_feed(result.body, result.headers, result.final_url)
+    source = _source_name(feed, parsed.title)
+    cleaned = (to_article(e, source=source, feed_url=result.final_url) for e in parsed.entries)
+    return parsed, [a for a in cleaned if a is not None]
+
+
 class Ingestor:
     """Runs ingestion passes; built once by the composition root and reused by every tick."""
 
@@ -155,21 +162,21 @@ class Ingestor:
             return FeedOutcome(feed.id, feed.url, "not_modified")
         if result.outcome != "ok":
             return await self._failed(feed, now, result.error or "fetch failed", result)
+        # Parsing, cleaning and enrichment are pure CPU work: they run in a worker thread so that the
+        # bot's handlers, which share this event loop, keep answering during a large ingestion pass.
         try:
-            parsed = parse_feed(result.body, result.headers, result.final_url)
+            parsed, candidates = await asyncio.to_thread(_parse_and_clean, feed, result)
         except FeedParseError as exc:
             return await self._failed(feed, now, f"not a valid feed: {exc}", result)
-
-        source = _source_name(feed, parsed.title)
-        cleaned = [to_article(e, source=source, feed_url=result.final_url) for e in parsed.entries]
-        candidates = [a for a in cleaned if a is not None]
         async with self._store_lock:
             try:
                 async with self._db.session() as s, s.begin():
                     stored = await article_store.insert_articles(s, feed.id, candidates, fetched_at=now)
                     # Enrichment costs CPU, so only what is new pays for it.
                     enrich = self._enrich()
-                    enriched = [replace(sa, article=enrich(sa.article)) for sa in stored.inserted]
+                    enriched = await asyncio.to_thread(
+                        lambda: [replace(sa, article=enrich(sa.article)) for sa in stored.inserted]
+                    )
                     await article_store.store_enrichment(s, enriched)
                     await self._clusterer.assign(s, enriched, now)
                     await feed_store.record_fetch_ok(
