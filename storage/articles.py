@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from news.arabic import stems
 from news.models import Article
-from storage.schema import ArticleRow
+from storage.schema import ArticleRow, articles_table
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +55,7 @@ async def _known(session: AsyncSession, feed_id: int | None, batch: Sequence[Art
 
     Three lookups, each on its own index: one query OR-ing them makes SQLite scan the table.
     """
-    t = ArticleRow.__table__
+    t = articles_table
     urls = [a.canonical_url for a in batch]
     guids = [a.guid for a in batch if a.guid]
     prints = [a.fingerprint for a in batch if a.fingerprint]
@@ -120,8 +120,8 @@ async def insert_articles(
     dups += len(known)
     if not fresh:
         return InsertResult([], dups)
-    dialect = session.bind.dialect.name
-    table = ArticleRow.__table__  # Core, not the ORM bulk path: a plain multi-row INSERT
+    dialect = session.get_bind().dialect.name
+    table = articles_table  # Core, not the ORM bulk path: a plain multi-row INSERT
     ins = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
     by_url = {a.canonical_url: a for a in fresh}
     # One multi-row statement; RETURNING gives back only the rows that were really inserted, so a
@@ -143,7 +143,7 @@ async def set_stories(session: AsyncSession, assignments: Sequence[tuple[int, in
     """Record new articles' stories and signatures, ``(article_id, story_id, signature)``, in one trip."""
     if not assignments:
         return
-    t = ArticleRow.__table__
+    t = articles_table
     await session.execute(
         update(t)
         .where(t.c.id == bindparam("aid"))
@@ -163,7 +163,7 @@ async def store_enrichment(session: AsyncSession, stored: Sequence[StoredArticle
     """Write topics and digest summaries computed after insert (only new articles are enriched)."""
     if not stored:
         return
-    t = ArticleRow.__table__
+    t = articles_table
     await session.execute(
         update(t)
         .where(t.c.id == bindparam("aid"))

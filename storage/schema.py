@@ -7,6 +7,7 @@ every backend.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import cast
 
 from sqlalchemy import (
     BigInteger,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -218,3 +220,8 @@ class Delivery(Base):
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# Core handles on the tables for hot paths that skip the ORM's unit of work (bulk inserts and updates).
+articles_table = cast(Table, ArticleRow.__table__)
+stories_table = cast(Table, Story.__table__)

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from news.models import DigestStory, StorySource
-from storage.schema import ArticleRow, Story, UTCDateTime
+from storage.schema import ArticleRow, Story, UTCDateTime, articles_table, stories_table
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,7 @@ def _merge_topics(old: str, new: Iterable[str]) -> str:
 
 async def create_story(session: AsyncSession, article_id: int, *, topics: Iterable[str], at: datetime) -> int:
     """A new story whose first article is ``article_id`` (the caller records the article's story id)."""
-    t = Story.__table__
+    t = stories_table
     story_id = await session.scalar(
         insert(t)
         .values(
@@ -61,7 +61,7 @@ async def refresh_stories(
     if not joined:
         return
     ids = sorted(joined)
-    a, st = ArticleRow.__table__, Story.__table__
+    a, st = articles_table, stories_table
     counts = {
         sid: (int(n), int(sources))
         for sid, n, sources in await session.execute(

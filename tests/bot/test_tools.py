@@ -39,9 +39,7 @@ def test_classify_adds_topics_and_passes_other_keys_through(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     items = records("topics/articles.jsonl")[:12]
-    inputs = [
-        {"title": a["title"], "description": a["description"], "id": a["id"], "x": [1]} for a in items
-    ]
+    inputs = [{"title": a["title"], "description": a["description"], "id": a["id"], "x": [1]} for a in items]
     code, out, _ = run_tool(
         monkeypatch, capsys, tmp_path, as_jsonl(inputs), "classify", "--keyword-topic", "عسكرية=عسكري،جيش"
     )
