@@ -25,7 +25,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy news
+	$(BIN)/mypy news bot jobs storage
 
 demo: install
 	$(BIN)/python scripts/demo.py
