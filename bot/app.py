@@ -75,4 +75,5 @@ def run_bot(settings: Settings) -> None:
     """``nashra run``: polling until interrupted."""
     application = build_application(settings)
     log.info("starting Nashra at %s", datetime.now(UTC).isoformat(timespec="seconds"))
-    application.run_polling(allowed_updates=Update.ALL_TYPES)
+    # A few retries ride out a network blip at start-up; a wrong URL or token still fails fast.
+    application.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=3)

@@ -206,9 +206,18 @@ async def cmd_fetch(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
+    from telegram.error import InvalidToken, NetworkError
+
     from bot.app import run_bot
 
-    run_bot(settings)
+    try:
+        run_bot(settings)
+    except InvalidToken:
+        raise SettingsError(
+            "TELEGRAM_BOT_TOKEN: Telegram refused this token — copy it again from @BotFather"
+        ) from None
+    except NetworkError as exc:
+        raise CLIError(f"cannot reach the Bot API at {settings.telegram_api_url}: {exc.message}") from None
     return 0
 
 
@@ -278,6 +287,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # httpx logs every request URL at INFO, and Bot API URLs carry the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # APScheduler announces every tick at INFO; PTB's JobQueue runs one every few seconds.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         result = args.func(settings, args)
         if asyncio.iscoroutine(result):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -144,3 +146,18 @@ def test_run_without_token_says_how_to_get_one(cli_env: Path, capsys: pytest.Cap
     assert run(cli_env, "run") == 2
     err = capsys.readouterr().err
     assert "TELEGRAM_BOT_TOKEN" in err and "BotFather" in err
+
+
+def test_run_with_an_unreachable_bot_api_is_one_clear_line(
+    cli_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("TELEGRAM_API_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    # `nashra run` owns its process's event loop and closes it at the end, as run_polling does.
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    assert run(cli_env, "run") == 1
+    err = capsys.readouterr().err
+    assert f"nashra: cannot reach the Bot API at http://127.0.0.1:{port}" in err
