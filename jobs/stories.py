@@ -32,11 +32,25 @@ class StoryClusterer:
             return
         self._index = StoryIndex(window=self.window)
         async with db.session() as s:
-            for row in await story_store.recent_signatures(s, now - self.window):
-                self._index.add(
-                    row.article_id, row.story_id, StorySignature.from_bytes(row.signature), row.at
-                )
+            rows = await story_store.recent_signatures(s, now - self.window)
+            sigs: dict[int, StorySignature] = {}
+            stale: list[int] = []
+            for row in rows:
+                try:
+                    sigs[row.article_id] = StorySignature.from_bytes(row.signature)
+                except ValueError:  # an older signature format or stemmer: recompute from the text
+                    stale.append(row.article_id)
+            if stale:
+                for article_id, (title, text) in (await story_store.article_texts(s, stale)).items():
+                    sigs[article_id] = signature(title, text)
+        for row in rows:
+            if row.article_id in sigs:
+                self._index.add(row.article_id, row.story_id, sigs[row.article_id], row.at, source=row.source)
         self._warm_db = db
+
+    def __len__(self) -> int:
+        """Articles in the in-memory index."""
+        return len(self._index)
 
     def invalidate(self) -> None:
         """Forget the in-memory index (after a failed transaction); the next ``warm`` rebuilds it."""

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from news.models import DigestStory, StorySource
-from storage.schema import ArticleRow, Story, UTCDateTime, articles_table, stories_table
+from storage.schema import Story, UTCDateTime, articles_table, stories_table
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,8 +24,6 @@ class IndexedArticle:
     signature: bytes
     at: datetime
     source: str
-    title: str
-    text: str
 
 
 def _merge_topics(old: str, new: Iterable[str]) -> str:
@@ -96,22 +95,28 @@ async def refresh_stories(
 
 
 async def recent_signatures(session: AsyncSession, since: datetime) -> list[IndexedArticle]:
+    """The window's stored signatures, to rebuild the in-memory story index after a restart."""
+    a = articles_table
     rows = await session.execute(
-        select(
-            ArticleRow.id,
-            ArticleRow.story_id,
-            ArticleRow.minhash,
-            ArticleRow.fetched_at,
-            ArticleRow.source,
-            ArticleRow.title,
-            func.coalesce(func.nullif(ArticleRow.body, ""), ArticleRow.summary),
-        )
-        .where(
-            ArticleRow.fetched_at >= since, ArticleRow.minhash.is_not(None), ArticleRow.story_id.is_not(None)
-        )
-        .order_by(ArticleRow.id)
+        select(a.c.id, a.c.story_id, a.c.minhash, a.c.fetched_at, a.c.source)
+        .where(a.c.fetched_at >= since, a.c.minhash.is_not(None), a.c.story_id.is_not(None))
+        .order_by(a.c.id)
     )
-    return [IndexedArticle(int(i), int(s), bytes(m), at, src, t, x) for i, s, m, at, src, t, x in rows]
+    return [IndexedArticle(int(i), int(s), bytes(m), at, src) for i, s, m, at, src in rows]
+
+
+async def article_texts(session: AsyncSession, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """``id → (title, body or summary)``: only for articles whose stored signature must be recomputed."""
+    a = articles_table
+    out: dict[int, tuple[str, str]] = {}
+    for start in range(0, len(ids), 500):
+        rows = await session.execute(
+            select(a.c.id, a.c.title, func.coalesce(func.nullif(a.c.body, ""), a.c.summary)).where(
+                a.c.id.in_(ids[start : start + 500])
+            )
+        )
+        out.update({int(i): (t, x) for i, t, x in rows})
+    return out
 
 
 async def stories_since(session: AsyncSession, since: datetime, *, limit: int = 5000) -> list[DigestStory]:
@@ -123,16 +128,25 @@ async def stories_since(session: AsyncSession, since: datetime, *, limit: int = 
     ).all()
     if not stories:
         return []
-    by_story: dict[int, list[ArticleRow]] = defaultdict(list)
+    # Only the columns a digest shows: bodies are large, and this runs for every digest tick.
+    a = articles_table
+    columns = (
+        a.c.id,
+        a.c.story_id,
+        a.c.source,
+        a.c.url,
+        a.c.title,
+        a.c.digest_summary,
+        func.substr(a.c.summary, 1, 300).label("summary"),
+        a.c.published_at,
+        a.c.fetched_at,
+    )
+    by_story: dict[int, list[Any]] = defaultdict(list)
     ids = [s.id for s in stories]
     for chunk_start in range(0, len(ids), 500):
         chunk = ids[chunk_start : chunk_start + 500]
-        rows = await session.scalars(
-            select(ArticleRow).where(ArticleRow.story_id.in_(chunk)).order_by(ArticleRow.id)
-        )
-        for row in rows:
-            if row.story_id is not None:
-                by_story[row.story_id].append(row)
+        for row in await session.execute(select(*columns).where(a.c.story_id.in_(chunk)).order_by(a.c.id)):
+            by_story[row.story_id].append(row)
     result: list[DigestStory] = []
     for story in stories:
         articles = by_story.get(story.id)
@@ -141,16 +155,16 @@ async def stories_since(session: AsyncSession, since: datetime, *, limit: int = 
         rep = next((a for a in articles if a.id == story.representative_id), articles[0])
         others: list[StorySource] = []
         seen = {rep.source}
-        for a in articles:
-            if a.source not in seen:
-                seen.add(a.source)
-                others.append(StorySource(source=a.source, url=a.url, title=a.title))
+        for art in articles:
+            if art.source not in seen:
+                seen.add(art.source)
+                others.append(StorySource(source=art.source, url=art.url, title=art.title))
         result.append(
             DigestStory(
                 story_id=story.id,
                 title=rep.title,
                 url=rep.url,
-                summary=rep.digest_summary or rep.summary[:300],
+                summary=rep.digest_summary or rep.summary,
                 source=rep.source,
                 published_at=rep.published_at or rep.fetched_at,
                 topics=tuple(story.topics.split()),

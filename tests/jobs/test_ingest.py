@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from jobs.fetcher import Fetcher, FetchPolicy
 from jobs.ingest import Ingestor
+from jobs.stories import StoryClusterer
+from news.cluster import signature
 from storage import feeds as feed_store
 from storage.db import Database
 from storage.schema import ArticleRow, Feed, Story
@@ -232,3 +234,24 @@ async def test_feed_title_and_schedule_are_recorded(
     assert feed is not None and feed.title and feed.etag and feed.last_ok_at == NOW
     assert feed.status == "ok"
     assert due_soon == [] and [f.id for f in due_later] == [feed_id]
+
+
+async def test_restart_rebuilds_the_story_index_even_from_stale_signatures(
+    db: Database, ingestor: Ingestor, feed_server: FeedServer
+) -> None:
+    await add_feeds(db, [feed_server.url("/feeds/skynews.xml")])
+    await ingestor.run(NOW, include_all=True)
+    fresh = StoryClusterer()
+    await fresh.warm(db, NOW)
+    assert len(fresh) == MANIFEST["skynews.xml"]["items"]
+
+    async with db.session() as s, s.begin():  # as if written by an older signature format
+        await s.execute(update(ArticleRow).values(minhash=b"\x00stale"))
+    rebuilt = StoryClusterer()
+    await rebuilt.warm(db, NOW)
+    assert len(rebuilt) == MANIFEST["skynews.xml"]["items"]
+    async with db.session() as s:
+        row = (await s.scalars(select(ArticleRow).limit(1))).one()
+    probe = signature(row.title, row.body or row.summary)
+    match = rebuilt._index.match(probe, NOW, source="another outlet")
+    assert match is not None and match.story_id == row.story_id
