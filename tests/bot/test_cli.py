@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -161,3 +164,17 @@ def test_run_with_an_unreachable_bot_api_is_one_clear_line(
     assert run(cli_env, "run") == 1
     err = capsys.readouterr().err
     assert f"nashra: cannot reach the Bot API at http://127.0.0.1:{port}" in err
+
+
+def test_the_bot_package_opts_in_to_timedelta_so_flood_waits_log_no_warning() -> None:
+    """A fresh interpreter without PTB_TIMEDELTA: importing the bot sets it, and RetryAfter stays quiet."""
+    env = {k: v for k, v in os.environ.items() if k != "PTB_TIMEDELTA"}
+    code = (
+        "import warnings, bot, os; warnings.simplefilter('error');"
+        "from telegram.error import RetryAfter;"
+        "print(os.environ['PTB_TIMEDELTA'], RetryAfter(3).retry_after.total_seconds())"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "3.0"]
