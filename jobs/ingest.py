@@ -22,6 +22,7 @@ from news.models import Article, ParsedFeed
 from news.parse import FeedParseError, parse_feed
 from news.schedule import next_check_at
 from news.summary import summarize
+from news.topics import desk_topic, with_desk
 from storage import articles as article_store
 from storage import feeds as feed_store
 from storage.db import Database
@@ -72,7 +73,11 @@ class IngestSummary:
 
 
 class Enricher:
-    """Adds what the digest needs to a cleaned article: built-in topics and a short summary."""
+    """Adds what the digest needs to a cleaned article: built-in topics and a short summary.
+
+    Topics are the classifier's, except that a section tag naming a desk («رياضة», «Economy») comes
+    first: the outlet's own filing beats a guess, and the classifier's best stays as the second topic.
+    """
 
     def __init__(self, classifier: TopicClassifier | None = None, *, summary_budget: int = 300) -> None:
         self._classifier = classifier or TopicClassifier.load()
@@ -83,7 +88,7 @@ class Enricher:
         text = article.body or article.summary
         return replace(
             article,
-            topics=prediction.topics,
+            topics=with_desk(prediction.topics, desk_topic(article.categories)),
             digest_summary=summarize(article.title, text, budget=self._budget),
         )
 

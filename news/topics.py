@@ -13,8 +13,9 @@ Keyword matching works on light stems (``news.arabic``), whole tokens only, so �
 An article is tokenized once into ``ArticleTerms`` (about 0.2 ms with a 3,000-character body); each
 ``KeywordMatcher`` then costs one set-disjointness test plus a scan for phrases whose words all
 occur, so 10,000 chats' topics take about 30 ms per article (benchmarks/quality_topics.py). This
-module does not know about chats or storage, and the built-in topics are decided by
-``news.classifier``, not here.
+module does not know about chats or storage. The built-in topics are decided by ``news.classifier``;
+``desk_topic`` only reads an outlet's own section tags («رياضة», «اقتصاد») so that ingestion can put
+the desk the outlet filed an item under ahead of the classifier's guess.
 """
 
 from __future__ import annotations
@@ -43,6 +44,104 @@ _BUILTIN_BY_KEY: dict[str, Topic] = {t.key: t for t in BUILTIN_TOPICS}
 def builtin_topic(key: str) -> Topic | None:
     """The built-in topic with ``key``, or ``None``."""
     return _BUILTIN_BY_KEY.get(key)
+
+
+# --- feed section tags ----------------------------------------------------------------------------------
+
+# What outlets call their desks in <category> tags, normalized (``news.arabic``) and without «ال» or a
+# leading «و». A tag names a desk only when every word of it is in one topic's list (filler words
+# aside), so «رياضة» and «كرة القدم» are sport, but «الرياض» (the city), «رياضة محلية» or «إيران»
+# are nothing: precision first, since the tag overrides the classifier's best guess.
+_DESK_WORDS: dict[str, tuple[str, ...]] = {
+    "politics": (
+        "سياسه",
+        "سياسي",
+        "سياسيه",
+        "سياسات",
+        "عالم",
+        "دولي",
+        "دوليه",
+        "عربي",
+        "عربيه",
+        "شرق",
+        "اوسط",
+        "world",
+        "international",
+        "politics",
+        "middle",
+        "east",
+        "mideast",
+    ),
+    "economy": (
+        "اقتصاد",
+        "اقتصادي",
+        "اقتصاديه",
+        "اعمال",
+        "مال",
+        "بورصه",
+        "بورصات",
+        "اسواق",
+        "اسهم",
+        "economy",
+        "business",
+        "markets",
+        "finance",
+        "money",
+    ),
+    "sport": ("رياضه", "رياضي", "رياضيه", "رياضات", "كره", "قدم", "sport", "sports", "football", "soccer"),
+    "technology": (
+        "تكنولوجيا",
+        "تكنولوجي",
+        "تقنيه",
+        "تقنيات",
+        "علوم",
+        "علم",
+        "technology",
+        "tech",
+        "science",
+    ),
+    "culture": ("ثقافه", "ثقافي", "ثقافيه", "فن", "فنون", "ادب", "سينما", "culture", "arts", "art"),
+}
+_DESK_OF_WORD: dict[str, str] = {w: key for key, words in _DESK_WORDS.items() for w in words}
+_DESK_FILLER = frozenset({"اخبار", "خبر", "news", "and", "the", "قسم", "section"})
+
+
+def _desk_word(token: str) -> str:
+    token = token.lower()
+    for prefix in ("وال", "ال", "و"):
+        rest = token[len(prefix) :]
+        if token.startswith(prefix) and (rest in _DESK_OF_WORD or rest in _DESK_FILLER):
+            return rest
+    return token
+
+
+def desk_topic(categories: Iterable[str]) -> str | None:
+    """The built-in topic a feed item's section tags name, or ``None`` when they name none or disagree.
+
+    The classifier learns from outlets' own filing, so an outlet that tags an item «رياضة» has said
+    what the classifier would only guess. When tags name a news desk (politics) and a specialist one,
+    the specialist wins, as in training (news desks re-file sport and culture stories); two different
+    specialist desks cancel out.
+    """
+    found: list[str] = []
+    for category in categories:
+        words = [w for w in map(_desk_word, tokenize(category)) if w not in _DESK_FILLER]
+        keys = {_DESK_OF_WORD.get(w) for w in words}
+        if words and len(keys) == 1 and None not in keys:
+            key = keys.pop()
+            if key is not None and key not in found:
+                found.append(key)
+    specialist = [k for k in found if k != "politics"]
+    if len(specialist) > 1:
+        return None
+    return specialist[0] if specialist else (found[0] if found else None)
+
+
+def with_desk(topics: Sequence[str], desk: str | None, *, limit: int = 2) -> tuple[str, ...]:
+    """``topics`` with the tagged desk first (at most ``limit``); unchanged when there is no desk."""
+    if desk is None:
+        return tuple(topics)
+    return tuple(dict.fromkeys((desk, *topics)))[:limit]
 
 
 # --- article terms --------------------------------------------------------------------------------------

@@ -255,3 +255,31 @@ async def test_restart_rebuilds_the_story_index_even_from_stale_signatures(
     probe = signature(row.title, row.body or row.summary)
     match = rebuilt._index.match(probe, NOW, source="another outlet")
     assert match is not None and match.story_id == row.story_id
+
+
+async def test_a_section_tag_naming_a_desk_leads_the_topics(
+    db: Database, ingestor: Ingestor, feed_server: FeedServer
+) -> None:
+    """The same politics-looking item twice: tagged «رياضة» it is sport first, untagged it is politics."""
+    story = (
+        "<title>{title}</title><link>https://example.org/{slug}</link>"
+        "<description>أعلن مجلس الوزراء عقد جلسة طارئة لبحث الأزمة السياسية مع البرلمان والحكومة "
+        "بعد استقالة وزير الخارجية ورئيس الوزراء، وسط احتجاجات في العاصمة.</description>"
+        "<pubDate>Mon, 04 Jun 2018 10:00:00 GMT</pubDate>"
+    )
+    items = (
+        f"<item>{story.format(title='جلسة طارئة لمجلس الوزراء', slug='a')}<category>الرياضة</category></item>"
+        f"<item>{story.format(title='الحكومة تبحث الأزمة مع البرلمان', slug='b')}"
+        "<category>الرياض</category></item>"
+    )
+    head = '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+    body = f"{head}{items}</channel></rss>"
+    await add_feeds(
+        db, [feed_server.route("/desk.xml", body=body.encode(), content_type="application/rss+xml")]
+    )
+    await ingestor.run(NOW, include_all=True)
+    async with db.session() as s:
+        topics = {url: t for url, t in (await s.execute(select(ArticleRow.url, ArticleRow.topics))).all()}
+    tagged, untagged = topics["https://example.org/a"].split(), topics["https://example.org/b"].split()
+    assert untagged[0] == "politics"  # «الرياض» is a city, not the sport desk
+    assert tagged[:2] == ["sport", "politics"]

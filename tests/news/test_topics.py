@@ -13,11 +13,13 @@ from news.topics import (
     KeywordMatcher,
     TopicSpecError,
     builtin_topic,
+    desk_topic,
     format_keyword_topic,
     keyword_phrase,
     matching_topics,
     parse_keyword_topic,
     topic_key,
+    with_desk,
 )
 
 
@@ -209,3 +211,35 @@ def test_builtin_topics_have_stable_keys_and_names() -> None:
         assert topic.name_ar and topic.name_en
         assert builtin_topic(topic.key) is topic
     assert builtin_topic("weather") is None
+
+
+@pytest.mark.parametrize(
+    ("tags", "expected"),
+    [
+        (["الرياضة"], "sport"),
+        (["رياضة"], "sport"),
+        (["كرة القدم"], "sport"),
+        (["Sports"], "sport"),
+        (["اقتصاد"], "economy"),
+        (["مال وأعمال"], "economy"),
+        (["علوم وتكنولوجيا"], "technology"),
+        (["ثقافة وفن"], "culture"),
+        (["أخبار العالم"], "politics"),
+        (["الشرق الأوسط"], "politics"),
+        (["سياسة", "رياضة"], "sport"),  # a news desk re-filing a sport story: the specialist desk wins
+        (["اقتصاد", "رياضة"], None),  # two specialist desks cancel out
+        (["الرياض"], None),  # the city, not «الرياضة»
+        (["رياضة محلية"], None),  # a word outside every desk list: not trusted
+        (["إيران"], None),
+        (["أخبار"], None),
+        ([], None),
+    ],
+)
+def test_desk_topic_reads_only_tags_that_name_one_desk(tags: list[str], expected: str | None) -> None:
+    assert desk_topic(tags) == expected
+
+
+def test_with_desk_puts_the_desk_first_and_keeps_two() -> None:
+    assert with_desk(("politics", "economy"), "sport") == ("sport", "politics")
+    assert with_desk(("economy", "politics"), "economy") == ("economy", "politics")
+    assert with_desk(("economy",), None) == ("economy",)
