@@ -403,6 +403,18 @@ async def linked_channels(db: Database, user_id: int) -> list[ChatSettings]:
         return await chat_store.channels_linked_by(s, user_id)
 
 
+async def chosen_target(db: Database, user_id: int) -> int | None:
+    """The chat a user configures from their private chat (None: the private chat itself)."""
+    async with db.session() as s:
+        return await chat_store.get_target(s, user_id)
+
+
+async def choose_target(db: Database, user_id: int, telegram_id: int | None, now: datetime) -> None:
+    """Make ``telegram_id`` the chat this user's settings commands apply to; None for their own."""
+    async with db.session() as s, s.begin():
+        await chat_store.set_target(s, user_id, telegram_id, now)
+
+
 # --- reading ------------------------------------------------------------------------------------------
 
 

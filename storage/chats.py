@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from news.models import Topic
-from storage.schema import Chat, KeywordTopic
+from storage.schema import Chat, KeywordTopic, UserTarget
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +178,25 @@ async def channels_linked_by(session: AsyncSession, user_id: int) -> list[ChatSe
         select(Chat).where(Chat.linked_by == user_id, Chat.type == "channel").order_by(Chat.id)
     )
     return [_settings(r) for r in rows]
+
+
+async def get_target(session: AsyncSession, user_id: int) -> int | None:
+    """The Telegram id of the chat ``user_id`` chose to configure, if it still exists."""
+    return await session.scalar(
+        select(Chat.telegram_id)
+        .join(UserTarget, UserTarget.chat_id == Chat.id)
+        .where(UserTarget.user_id == user_id)
+    )
+
+
+async def set_target(session: AsyncSession, user_id: int, telegram_id: int | None, now: datetime) -> None:
+    """Remember the chat ``user_id`` configures (``None``, or an unknown chat: their own private chat)."""
+    await session.execute(delete(UserTarget).where(UserTarget.user_id == user_id))
+    if telegram_id is None:
+        return
+    chat_pk = await session.scalar(select(Chat.id).where(Chat.telegram_id == telegram_id))
+    if chat_pk is not None:
+        session.add(UserTarget(user_id=user_id, chat_id=chat_pk, updated_at=now))
 
 
 async def count_chats(session: AsyncSession) -> dict[str, int]:

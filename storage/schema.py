@@ -181,6 +181,20 @@ class KeywordTopic(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class UserTarget(Base):
+    """Which chat a user's settings commands in their private chat apply to (a channel they linked).
+
+    Kept in the database, not in memory, so that after a restart an admin's /time still changes the
+    channel they chose rather than, silently, their own private subscription.
+    """
+
+    __tablename__ = "user_targets"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
 class SentStory(Base):
     """Which stories a chat has received: a story goes into a chat's digests once."""
 

@@ -3,8 +3,7 @@
 
 Linking checks with getChatMember that the user administers the channel and that the bot is an
 administrator there allowed to post; every later change re-checks both (see ``common.may_change``).
-The choice of chat is kept per user in ``user_data`` (in memory: after a restart commands apply to the
-private chat again until the user picks the channel anew).
+The choice of chat is kept per user in the database (``user_targets``), so it outlives a restart.
 """
 
 from __future__ import annotations
@@ -41,8 +40,7 @@ async def _link(update: Update, context: ContextTypes.DEFAULT_TYPE, ref: int | s
             exc.details.update({k: name for k in ("name", "title") if k in exc.details})
         await common.reply_error(update, exc)
         return
-    assert context.user_data is not None
-    context.user_data[common.TARGET_KEY] = chat.telegram_id
+    await common.set_target(update, context, chat.telegram_id)
     intro = t(
         language,
         "channel_linked",
@@ -106,11 +104,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if not await common.may_change(update, context, target):
         return
-    assert context.user_data is not None
-    if target == here.id:
-        context.user_data.pop(common.TARGET_KEY, None)
-    else:
-        context.user_data[common.TARGET_KEY] = target
+    await common.set_target(update, context, target)
     chat = await subs.get_chat(common.services(context).db, target)
     await common.edit(update, t(language, "target_set", chat=common.chat_label(chat, language)))
     await query.answer()

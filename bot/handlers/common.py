@@ -3,7 +3,8 @@
 The rights rules live here, in one place:
 
 * in a private chat the user configures either that chat or a channel they linked (their choice is kept
-  in ``user_data``); a channel's rights are checked again with getChatMember before every change;
+  in the database, ``user_targets``); a channel's rights are checked again with getChatMember before
+  every change;
 * in a group only administrators change settings: a member whose getChatMember status is creator or
   administrator, or an anonymous administrator (the message's ``sender_chat`` is the group itself);
 * channels are never configured from inside the channel (commands there are not seen as messages).
@@ -31,7 +32,8 @@ if TYPE_CHECKING:
     from bot.runtime import Services
 
 TARGET_KEY = "nashra.target"
-"""``user_data`` key: the telegram id of the chat a user configures from their private chat."""
+"""``user_data`` key: a cache of the chat a user configures from their private chat (stored in the
+database by ``set_target``, so a restart does not silently turn an admin's /time back on their own chat)."""
 GROUP_TYPES = frozenset({ChatType.GROUP, ChatType.SUPERGROUP})
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
@@ -160,13 +162,27 @@ async def is_group_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     return user is not None and await subs.is_chat_admin(context.bot, chat.id, user.id)
 
 
-def target_id(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def target_id(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """The chat this message's settings commands apply to."""
     chat = update.effective_chat
+    user = update.effective_user
     assert chat is not None
-    if chat.type == ChatType.PRIVATE and context.user_data is not None:
-        return int(context.user_data.get(TARGET_KEY, chat.id))
-    return chat.id
+    if chat.type != ChatType.PRIVATE or user is None or context.user_data is None:
+        return chat.id
+    if TARGET_KEY not in context.user_data:
+        chosen = await subs.chosen_target(services(context).db, user.id)
+        context.user_data[TARGET_KEY] = chosen if chosen is not None else chat.id
+    return int(context.user_data[TARGET_KEY])
+
+
+async def set_target(update: Update, context: ContextTypes.DEFAULT_TYPE, target: int) -> None:
+    """From now on (and after restarts) this user's settings commands here apply to ``target``."""
+    chat = update.effective_chat
+    user = update.effective_user
+    assert chat is not None and user is not None and context.user_data is not None
+    own = target == chat.id
+    await subs.choose_target(services(context).db, user.id, None if own else target, now())
+    context.user_data[TARGET_KEY] = target
 
 
 async def may_change(update: Update, context: ContextTypes.DEFAULT_TYPE, target: int) -> bool:

@@ -22,7 +22,7 @@ async def time_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     message = update.effective_message
     assert message is not None
     language = common.lang(update)
-    target = common.target_id(update, context)
+    target = await common.target_id(update, context)
     text = common.command_argument(message)
     db = common.services(context).db
     if not text:
@@ -85,7 +85,7 @@ async def timezone_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     message = update.effective_message
     assert message is not None
     language = common.lang(update)
-    target = common.target_id(update, context)
+    target = await common.target_id(update, context)
     name = common.command_argument(message)
     if not await common.may_change(update, context, target):
         return

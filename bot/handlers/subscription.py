@@ -17,7 +17,7 @@ from news.schedule import format_minute
 async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Subscribe the chat being configured (all built-in topics, default time) or resume it."""
     language = common.lang(update)
-    target = common.target_id(update, context)
+    target = await common.target_id(update, context)
     if not await common.may_change(update, context, target):
         return
     svc = common.services(context)
@@ -47,7 +47,7 @@ async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 async def stop_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Pause delivery; every setting is kept for /start."""
     language = common.lang(update)
-    target = common.target_id(update, context)
+    target = await common.target_id(update, context)
     if not await common.may_change(update, context, target):
         return
     db = common.services(context).db
@@ -66,7 +66,7 @@ async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     language = common.lang(update)
     here = update.effective_chat
     assert here is not None
-    target = common.target_id(update, context)
+    target = await common.target_id(update, context)
     db = common.services(context).db
     try:
         chat = await subs.require_chat(db, target)

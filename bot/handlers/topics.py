@@ -57,7 +57,7 @@ async def send_picker(
 
 async def topics_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/topics: reopen the picker for the chat being configured."""
-    target = common.target_id(update, context)
+    target = await common.target_id(update, context)
     if not await common.may_change(update, context, target):
         return
     try:
@@ -113,7 +113,7 @@ async def addtopic_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     message = update.effective_message
     assert message is not None
     language = common.lang(update)
-    target = common.target_id(update, context)
+    target = await common.target_id(update, context)
     spec = common.command_argument(message)
     if not spec:
         await common.reply(update, t(language, "addtopic_usage"))
@@ -150,7 +150,7 @@ async def deltopic_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     message = update.effective_message
     assert message is not None
     language = common.lang(update)
-    target = common.target_id(update, context)
+    target = await common.target_id(update, context)
     name = common.command_argument(message)
     if not name:
         await common.reply(update, t(language, "deltopic_usage"))

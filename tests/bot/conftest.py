@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,9 +99,9 @@ def bot_settings(emu: BotAPIEmulator, db_url: str) -> Settings:
     )
 
 
-@pytest.fixture
-async def bot(emulator: BotAPIEmulator, db_url: str) -> AsyncIterator[Bot]:
-    """The running bot. ``post_init``/``post_shutdown`` are called here as ``run_polling`` would."""
+@asynccontextmanager
+async def running_bot(emulator: BotAPIEmulator, db_url: str) -> AsyncIterator[Bot]:
+    """The bot from start to shutdown. ``post_init``/``post_shutdown`` are called as ``run_polling`` would."""
     settings = bot_settings(emulator, db_url)
     app = build_application(settings, migrate=False, run_ticks=False)
     await app.initialize()
@@ -116,6 +117,13 @@ async def bot(emulator: BotAPIEmulator, db_url: str) -> AsyncIterator[Bot]:
         await app.shutdown()
         if app.post_shutdown is not None:
             await app.post_shutdown(app)
+
+
+@pytest.fixture
+async def bot(emulator: BotAPIEmulator, db_url: str) -> AsyncIterator[Bot]:
+    """The running bot."""
+    async with running_bot(emulator, db_url) as running:
+        yield running
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from bot.handlers import channel as channel_handlers
 from bot.handlers import topics as topic_handlers
 from news.topics import BUILTIN_KEYS
 from storage import chats as chat_store
-from tests.bot.conftest import Bot
-from tests.emulator import Chat, User
+from tests.bot.conftest import Bot, running_bot
+from tests.emulator import BotAPIEmulator, Chat, User
 
 
 async def _stored(bot: Bot, chat_id: int) -> chat_store.ChatSettings | None:
@@ -114,3 +114,24 @@ async def test_rights_are_rechecked_before_every_change(bot: Bot) -> None:
     bot.emu.remove_bot(news, by=user)
     reply = await bot.say(private, user, "/stop")
     assert "أضفني مشرفًا" in reply.text
+
+
+async def test_the_chosen_chat_survives_a_restart(emulator: BotAPIEmulator, db_url: str) -> None:
+    """An admin links a channel, the bot restarts: /time still changes the channel, not the admin's chat;
+    choosing the private chat again is remembered across the next restart too."""
+    async with running_bot(emulator, db_url) as bot:
+        user, private, news = _admin_with_channel(bot, username="nashra_news")
+        await bot.say(private, user, "/channel @nashra_news")
+    async with running_bot(emulator, db_url) as bot:
+        reply = await bot.say(private, user, "/time 10:30")
+        assert "قناة <نشرة>" in reply.text
+        assert (await _stored(bot, news.id)).delivery_minute == 10 * 60 + 30  # type: ignore[union-attr]
+        assert await _stored(bot, private.id) is None
+        chooser = await bot.say(private, user, "/channel")
+        await bot.press(private, user, chooser, f"{channel_handlers.CHOOSE}|{private.id}")
+    async with running_bot(emulator, db_url) as bot:
+        await bot.say(private, user, "/start")
+        reply = await bot.say(private, user, "/time 06:45")
+        assert "قناة <نشرة>" not in reply.text
+        assert (await _stored(bot, private.id)).delivery_minute == 6 * 60 + 45  # type: ignore[union-attr]
+        assert (await _stored(bot, news.id)).delivery_minute == 10 * 60 + 30  # type: ignore[union-attr]
