@@ -2,6 +2,7 @@
 
 Operators debug with these, and quality is measured with them. Input objects may carry ``title``,
 ``description``, ``text``, ``url``, ``published`` and ``source``; every other key passes through untouched.
+``published`` is ISO 8601 or the RFC 822 date of an RSS ``pubDate`` (a time without a zone is UTC).
 The whole input is read and validated before anything is written, so a malformed line stops the command
 with its line number and no partial output.
 """
@@ -13,6 +14,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import IO, Any
 
 Record = dict[str, Any]
@@ -42,7 +44,7 @@ def read_records(stream: IO[str]) -> list[Record]:
                 _parse_time(key_time)
             except ValueError:
                 raise InputError(
-                    f"line {number}: 'published' is not an ISO 8601 time: {key_time!r}"
+                    f"line {number}: 'published' is not an ISO 8601 or RFC 822 time: {key_time!r}"
                 ) from None
         obj["__line"] = number
         records.append(obj)
@@ -50,7 +52,14 @@ def read_records(stream: IO[str]) -> list[Record]:
 
 
 def _parse_time(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    """ISO 8601 first; then RFC 822 as RSS writes it («Thu, 15 Mar 2018 11:37:48 +0400»)."""
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            raise ValueError(value) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 

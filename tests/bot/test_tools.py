@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -86,6 +88,25 @@ def test_cluster_gives_one_story_to_the_same_event(
     assert stories[0] == stories[1]
     assert stories[2] != stories[3]
     assert stories[0] not in stories[2:]
+
+
+def test_cluster_reads_rss_dates_and_keeps_to_the_window(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """An RSS pubDate (RFC 822) in ``published`` is a time: ten days apart, one event is two stories."""
+    by_id = {a["id"]: a for a in records("cluster/articles.jsonl")}
+    same = next(p for p in records("cluster/pairs.jsonl") if p["same_story"] and not p["note"])
+    a, b = by_id[same["a"]], by_id[same["b"]]
+    first = datetime.fromisoformat(a["published"])
+    lines = []
+    for later in (timedelta(hours=2), timedelta(days=10)):
+        pair = [(a, first), (b, first + later)]
+        lines += [{"title": x["title"], "text": x["text"], "published": format_datetime(t)} for x, t in pair]
+    code, out, _ = run_tool(monkeypatch, capsys, tmp_path, as_jsonl(lines), "cluster")
+    assert code == 0
+    stories = [json.loads(line)["story"] for line in out.splitlines()]
+    assert stories[0] == stories[1]  # two hours apart: one story
+    assert stories[3] != stories[2]  # ten days apart: outside the window
 
 
 def test_summarize_stays_within_budget(
