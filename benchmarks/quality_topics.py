@@ -6,8 +6,8 @@ Loads the *shipped* model (or ``--model``), takes the held-out documents from th
 ``scripts/train_topics.py`` trains without, and prints macro-F1 over the five built-in topics for two
 inputs: title + description + body, and title + description only (what most feeds carry); per-class F1;
 the share of predictions that name any folder the URL was filed under; articles per second on one
-core, through ``predict_many`` and through ``predict``; and the model file's size. It also measures the
-light stemmer against Snowball on the hand-written word families in tests/fixtures/topics.
+core, through ``predict_many`` and through ``predict``; the model file's size and loading time. It also
+measures the light stemmer against Snowball on the hand-written word families in tests/fixtures/topics.
 ``main()`` returns the figures as a dict, for scripts that collect benchmarks.
 """
 
@@ -161,10 +161,12 @@ def run(data: Path = DEFAULT_DATA, model_path: Path | None = None) -> dict[str, 
     """Every figure of this benchmark, as a dict."""
     if model_path is None:
         model = TopicClassifier.load()
-        size = len(resources.files("news").joinpath("data", MODEL_RESOURCE).read_bytes())
+        blob = resources.files("news").joinpath("data", MODEL_RESOURCE).read_bytes()
     else:
         model = TopicClassifier.from_path(model_path)
-        size = model_path.stat().st_size
+        blob = model_path.read_bytes()
+    size = len(blob)
+    load_cpu = _timed(lambda: TopicClassifier.from_bytes(blob))[1]  # a fresh instance, not the cached one
     _, held = split_corpus(load_corpus(data))
     speed = _speed(model, held)
     return {
@@ -174,6 +176,7 @@ def run(data: Path = DEFAULT_DATA, model_path: Path | None = None) -> dict[str, 
         "title_description": _quality(model, [short_version(d) for d in held]),
         "speed": speed,
         "model_bytes": size,
+        "model_load_cpu_s": load_cpu,
         "features": model.n_features,
         "stemmers": stemmer_agreement(),
     }
@@ -207,7 +210,10 @@ def _print(result: dict[str, Any]) -> None:
         f"keyword topics: ArticleTerms {k['article_terms_ms']:.2f} ms per article, "
         f"then 10,000 topics checked in {k['match_all_topics_ms']:.1f} ms"
     )
-    print(f"model: {result['model_bytes'] / 1e6:.2f} MB, {result['features']} features")
+    print(
+        f"model: {result['model_bytes'] / 1e6:.2f} MB, {result['features']} features, "
+        f"loads in {result['model_load_cpu_s']:.2f} CPU s"
+    )
     for name, figures in result["stemmers"].items():
         print(
             f"stemmer {name}: families joined {figures['families_joined']:.0%}, "

@@ -163,6 +163,60 @@ def test_fast_feature_path_finds_the_named_features(model: TopicClassifier) -> N
         assert sorted(model.feature_ids(*args).tolist()) == sorted(named)
 
 
+def test_shipped_word_table_agrees_with_tokenizing_and_stemming(model: TopicClassifier) -> None:
+    from news.arabic import chunk_tokens, stem
+
+    table = model.words()
+    assert len(table.forms) > 10_000 and table.forms == sorted(table.forms)
+    column = {feature: i for i, feature in enumerate(model.vocabulary())}
+    for form, col, is_token in zip(table.forms, table.columns, table.tokens, strict=True):
+        tokens = chunk_tokens(form)
+        assert len(tokens) == 1
+        assert col == column.get(stem(tokens[0]), -1)
+        assert is_token == (tokens[0] == form)
+
+
+def test_word_table_changes_no_feature(model: TopicClassifier) -> None:
+    bare = _with_second_threshold(model, model.second_min_prob)  # the same model without a word table
+    assert not bare.words().forms and model.words().forms
+    for a in ARTICLES:
+        punctuated = a["title"] + "، «" + a["description"] + "»!"
+        for args in ((a["title"], a["description"], a["text"]), (punctuated,)):
+            assert sorted(model.feature_ids(*args).tolist()) == sorted(bare.feature_ids(*args).tolist())
+
+
+def test_word_table_of_pieces_keeps_single_words() -> None:
+    model = TopicClassifier(
+        classes=BUILTIN_KEYS,
+        vocabulary=["اسعار", "نفط"],
+        idf=np.ones(2, dtype=np.float32),
+        coef=np.zeros((2, len(BUILTIN_KEYS)), dtype=np.float32),
+        intercept=np.zeros(len(BUILTIN_KEYS), dtype=np.float32),
+        config=FeatureConfig(),
+        temperature=1.0,
+        second_min_prob=1.0,
+    )
+    table = model.word_table(["النفط،", "نفط", "أسعار", "اسعار", "النفط-الخام", "جديد", "!!"])
+    assert table.forms == ["أسعار", "اسعار", "النفط،", "جديد", "نفط"]
+    assert table.columns == [0, 0, 1, -1, 1]
+    assert table.tokens == [False, True, False, True, True]
+    again = TopicClassifier.from_bytes(
+        TopicClassifier(
+            classes=BUILTIN_KEYS,
+            vocabulary=model.vocabulary(),
+            idf=model.idf,
+            coef=model.coef,
+            intercept=model.intercept,
+            config=model.config,
+            temperature=1.0,
+            second_min_prob=1.0,
+            words=table,
+        ).to_bytes()
+    )
+    assert again.words() == table
+    assert sorted(again.feature_ids("أسعار النفط، جديد").tolist()) == [0, 1]
+
+
 # --- training ----------------------------------------------------------------------------------------------
 
 WORDS = {
