@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from news.models import Topic
@@ -190,13 +192,23 @@ async def get_target(session: AsyncSession, user_id: int) -> int | None:
 
 
 async def set_target(session: AsyncSession, user_id: int, telegram_id: int | None, now: datetime) -> None:
-    """Remember the chat ``user_id`` configures (``None``, or an unknown chat: their own private chat)."""
-    await session.execute(delete(UserTarget).where(UserTarget.user_id == user_id))
-    if telegram_id is None:
+    """Remember the chat ``user_id`` configures (``None``, or an unknown chat: their own private chat).
+
+    An upsert, because updates run concurrently: two quick presses of the chooser must not collide.
+    """
+    chat_pk = None
+    if telegram_id is not None:
+        chat_pk = await session.scalar(select(Chat.id).where(Chat.telegram_id == telegram_id))
+    if chat_pk is None:
+        await session.execute(delete(UserTarget).where(UserTarget.user_id == user_id))
         return
-    chat_pk = await session.scalar(select(Chat.id).where(Chat.telegram_id == telegram_id))
-    if chat_pk is not None:
-        session.add(UserTarget(user_id=user_id, chat_id=chat_pk, updated_at=now))
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(UserTarget).values(user_id=user_id, chat_id=chat_pk, updated_at=now)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[UserTarget.user_id], set_={"chat_id": chat_pk, "updated_at": now}
+        )
+    )
 
 
 async def count_chats(session: AsyncSession) -> dict[str, int]:
