@@ -52,57 +52,16 @@ def builtin_topic(key: str) -> Topic | None:
 # leading «و». A tag names a desk only when every word of it is in one topic's list (filler words
 # aside), so «رياضة» and «كرة القدم» are sport, but «الرياض» (the city), «رياضة محلية» or «إيران»
 # are nothing: precision first, since the tag overrides the classifier's best guess.
-_DESK_WORDS: dict[str, tuple[str, ...]] = {
-    "politics": (
-        "سياسه",
-        "سياسي",
-        "سياسيه",
-        "سياسات",
-        "عالم",
-        "دولي",
-        "دوليه",
-        "عربي",
-        "عربيه",
-        "شرق",
-        "اوسط",
-        "world",
-        "international",
-        "politics",
-        "middle",
-        "east",
-        "mideast",
-    ),
-    "economy": (
-        "اقتصاد",
-        "اقتصادي",
-        "اقتصاديه",
-        "اعمال",
-        "مال",
-        "بورصه",
-        "بورصات",
-        "اسواق",
-        "اسهم",
-        "economy",
-        "business",
-        "markets",
-        "finance",
-        "money",
-    ),
-    "sport": ("رياضه", "رياضي", "رياضيه", "رياضات", "كره", "قدم", "sport", "sports", "football", "soccer"),
-    "technology": (
-        "تكنولوجيا",
-        "تكنولوجي",
-        "تقنيه",
-        "تقنيات",
-        "علوم",
-        "علم",
-        "technology",
-        "tech",
-        "science",
-    ),
-    "culture": ("ثقافه", "ثقافي", "ثقافيه", "فن", "فنون", "ادب", "سينما", "culture", "arts", "art"),
+_DESK_WORDS: dict[str, str] = {
+    "politics": "سياسه سياسي سياسيه سياسات عالم دولي دوليه عربي عربيه شرق اوسط"
+    " world international politics middle east mideast",
+    "economy": "اقتصاد اقتصادي اقتصاديه اعمال مال بورصه بورصات اسواق اسهم"
+    " economy business markets finance money",
+    "sport": "رياضه رياضي رياضيه رياضات كره قدم sport sports football soccer",
+    "technology": "تكنولوجيا تكنولوجي تقنيه تقنيات علوم علم technology tech science",
+    "culture": "ثقافه ثقافي ثقافيه فن فنون ادب سينما culture arts art",
 }
-_DESK_OF_WORD: dict[str, str] = {w: key for key, words in _DESK_WORDS.items() for w in words}
+_DESK_OF_WORD: dict[str, str] = {w: key for key, words in _DESK_WORDS.items() for w in words.split()}
 _DESK_FILLER = frozenset({"اخبار", "خبر", "news", "and", "the", "قسم", "section"})
 
 
@@ -127,10 +86,9 @@ def desk_topic(categories: Iterable[str]) -> str | None:
     for category in categories:
         words = [w for w in map(_desk_word, tokenize(category)) if w not in _DESK_FILLER]
         keys = {_DESK_OF_WORD.get(w) for w in words}
-        if words and len(keys) == 1 and None not in keys:
-            key = keys.pop()
-            if key is not None and key not in found:
-                found.append(key)
+        key = keys.pop() if len(keys) == 1 else None
+        if key is not None and key not in found:
+            found.append(key)
     specialist = [k for k in found if k != "politics"]
     if len(specialist) > 1:
         return None
