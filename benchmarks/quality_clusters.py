@@ -1,7 +1,9 @@
 """Pairwise precision and recall of story clustering on the labeled pairs (benchmarks/data/story_pairs.jsonl).
 
 The pairs are split by day (a hash of the earlier article's date) into a dev half, on which the verifier's
-weights and threshold were fit (``--fit``), and a test half, which is only ever reported. Two figures:
+weights and threshold were fit (``--fit``), and a test half, which is only ever reported. The dev half
+holds two labeling batches (benchmarks/data/README.md): "dev" rows are all of them, "dev 1" the first
+batch alone, drawn like the test pairs. Two figures:
 
 * pairwise — the decision the clusterer makes for two articles: they share a retrieval band, are within
   the window, and the verifier scores them at or above the threshold;
@@ -143,31 +145,86 @@ def precision_recall(labels: list[bool], predicted: list[bool]) -> tuple[float, 
     return precision, recall, tp, fp, fn
 
 
+FIRST_BATCH_END = 1000  # candidate indices from here on are the second, dev-only batch
+
+
+def stratum_weights(dev: list[dict[str, Any]]) -> list[float]:
+    """Per-pair weights that give every stratum the share it has among the first batch's dev pairs.
+
+    The second batch labeled every remaining dev-day pair of the mid-cosine strata, so unweighted it
+    would tilt the fit and the threshold towards the hardest region; weighted, it adds depth to each
+    stratum without changing the mix the test split was drawn with.
+    """
+    first = collections.Counter(p["stratum"] for p in dev if p["index"] < FIRST_BATCH_END)
+    every = collections.Counter(p["stratum"] for p in dev)
+    return [first[p["stratum"]] / every[p["stratum"]] for p in dev]
+
+
+def weighted_precision_recall(
+    labels: list[bool], predicted: list[bool], weights: list[float]
+) -> tuple[float, float]:
+    tp = sum(w for y, p, w in zip(labels, predicted, weights, strict=True) if y and p)
+    fp = sum(w for y, p, w in zip(labels, predicted, weights, strict=True) if p and not y)
+    pos = sum(w for y, w in zip(labels, weights, strict=True) if y)
+    return (tp / (tp + fp) if tp + fp else 1.0), (tp / pos if pos else 1.0)
+
+
+# The direction each verifier weight may take, in ``cluster.FEATURE_NAMES`` order: overlap cannot make
+# two articles less alike, a conflict or a longer gap cannot make them more alike; ``same_source`` is
+# left free. Unconstrained, the fit gave ``number_conflict`` a small positive weight (it overlaps with
+# the title-number conflict and the gap), which would merge two results of one match day more readily.
+WEIGHT_SIGNS = (1, 1, 1, 1, 1, 1, 1, -1, -1, -1, 0)
+FIT_C = 3.0  # inverse L2 strength, as scikit-learn's LogisticRegression(C=3.0) used before
+
+
+def fit_logistic(
+    x: Any, y: Any, weights: Any, *, signs: tuple[int, ...] = WEIGHT_SIGNS, c: float = FIT_C
+) -> tuple[tuple[float, ...], float]:
+    """Weighted L2 logistic regression whose weights keep the signs in ``signs`` (L-BFGS-B bounds)."""
+    import numpy as np
+    from scipy.optimize import minimize
+
+    x, y, weights = np.asarray(x, float), np.asarray(y, float), np.asarray(weights, float)
+    n = x.shape[1]
+
+    def loss(theta: Any) -> tuple[float, Any]:
+        w, b = theta[:n], theta[n]
+        z = x @ w + b
+        grad = weights * (1.0 / (1.0 + np.exp(-z)) - y)
+        value = float(np.sum(weights * (np.logaddexp(0.0, z) - y * z)) + 0.5 / c * w @ w)
+        return value, np.append(x.T @ grad + w / c, grad.sum())
+
+    bounds = [(0, None) if s > 0 else (None, 0) if s < 0 else (None, None) for s in signs]
+    found = minimize(loss, np.zeros(n + 1), jac=True, method="L-BFGS-B", bounds=[*bounds, (None, None)])
+    if not found.success:
+        raise RuntimeError(f"verifier fit did not converge: {found.message}")
+    return tuple(round(float(v), 2) + 0.0 for v in found.x[:n]), round(float(found.x[n]), 2)
+
+
 def fit(pairs: list[dict[str, Any]], docs: dict[str, Doc]) -> None:
     """Fit the verifier on the dev split and print constants to paste into news/cluster.py."""
-    import numpy as np
-    from sklearn.linear_model import LogisticRegression
-
     dev = [p for p in pairs if p["split"] == "dev"]
-    x = np.array([pair_features(p, docs) for p in dev])
-    y = np.array([p["same_story"] for p in dev])
-    model = LogisticRegression(C=3.0, max_iter=5000).fit(x, y)
-    weights = tuple(round(float(w), 2) for w in model.coef_[0])
-    bias = round(float(model.intercept_[0]), 2)
+    weights = stratum_weights(dev)
+    x = [pair_features(p, docs) for p in dev]
+    y = [p["same_story"] for p in dev]
+    coefs, bias = fit_logistic(x, y, weights)
     cluster_weights, cluster_bias = cluster.WEIGHTS, cluster.BIAS
-    cluster.WEIGHTS, cluster.BIAS = weights, bias  # type: ignore[misc]
+    cluster.WEIGHTS, cluster.BIAS = coefs, bias  # type: ignore[misc]
     try:
         chosen = None
+        labels = [p["same_story"] for p in dev]
         for step in range(50, 100):
             threshold = step / 100
             got = [pairwise_decision(p, docs, threshold) for p in dev]
-            precision, recall, *_ = precision_recall([p["same_story"] for p in dev], got)
-            print(f"  dev threshold {threshold:.2f}: precision {precision:.3f} recall {recall:.3f}")
+            precision, recall = weighted_precision_recall(labels, got, weights)
+            print(
+                f"  dev threshold {threshold:.2f}: precision {precision:.3f} recall {recall:.3f} (weighted)"
+            )
             if chosen is None and precision >= TARGET_PRECISION + 0.01:
                 chosen = threshold
     finally:
         cluster.WEIGHTS, cluster.BIAS = cluster_weights, cluster_bias  # type: ignore[misc]
-    print(f"WEIGHTS: Final = {weights}\nBIAS: Final = {bias}\nDEFAULT_THRESHOLD: Final = {chosen}")
+    print(f"WEIGHTS: Final = {coefs}\nBIAS: Final = {bias}\nDEFAULT_THRESHOLD: Final = {chosen}")
 
 
 def report(pairs: list[dict[str, Any]], docs: dict[str, Doc]) -> None:
@@ -179,8 +236,12 @@ def report(pairs: list[dict[str, Any]], docs: dict[str, Doc]) -> None:
         f"window {WINDOW}, threshold {threshold}"
     )
     print(f"{'split':6} {'mode':26} {'pairs':>5} {'pos':>4} {'precision':>9} {'recall':>6}   tp  fp  fn")
-    for split in ("dev", "test"):
-        chosen = [p for p in pairs if p["split"] == split]
+    rows = {
+        "dev": [p for p in pairs if p["split"] == "dev"],
+        "dev 1": [p for p in pairs if p["split"] == "dev" and p["index"] < FIRST_BATCH_END],
+        "test": [p for p in pairs if p["split"] == "test"],
+    }
+    for split, chosen in rows.items():
         labels = [p["same_story"] for p in chosen]
         modes = {
             "pairwise": [pairwise_decision(p, docs, threshold) for p in chosen],

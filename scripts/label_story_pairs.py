@@ -7,8 +7,18 @@ per stratum with a fixed seed so the set can be rebuilt; the labels themselves a
     python scripts/label_story_pairs.py candidates            # -> benchmarks/data/story_candidates.jsonl
     python scripts/label_story_pairs.py show 0 40             # print pairs 0..39 to read
     python scripts/label_story_pairs.py merge labels.txt      # -> benchmarks/data/story_pairs.jsonl
+    python scripts/label_story_pairs.py more                  # second batch: dev days only, unlabeled
+    python scripts/label_story_pairs.py show 0 40 --candidates benchmarks/data/story_candidates_2.jsonl
+    python scripts/label_story_pairs.py merge labels2.txt --candidates \
+        benchmarks/data/story_candidates_2.jsonl
 
-``labels.txt`` holds one line per read pair: ``<index> <1|0> [note]``.
+``labels.txt`` holds one line per read pair: ``<index> <1|0> [note]``. ``merge`` keeps the pairs already
+in story_pairs.jsonl that came from other candidate files, so batches add up.
+
+The second batch (``more``) draws only pairs whose earlier article falls on a **dev** day of
+``benchmarks/quality_clusters.split_of``, so the verifier gets more pairs to be fitted on while the test
+pairs stay exactly as they were; it skips every pair already labeled and numbers its candidates from
+``BATCH2_START`` so indices never collide with the first batch.
 """
 
 from __future__ import annotations
@@ -34,6 +44,17 @@ CANDIDATES = REPO / "benchmarks" / "data" / "story_candidates.jsonl"
 PAIRS = REPO / "benchmarks" / "data" / "story_pairs.jsonl"
 WINDOW = timedelta(hours=48)
 SEED = 20180215
+
+# Second batch, dev days only: stratum -> how many to draw among the pairs not labeled yet.
+BATCH2: dict[str, int] = {
+    "cross_mid": 10_000,
+    "title_only": 10_000,
+    "cross_low": 50,
+    "same_outlet_mid": 25,
+    "same_outlet_high": 25,
+}
+BATCH2_START = 1000
+CANDIDATES_2 = REPO / "benchmarks" / "data" / "story_candidates_2.jsonl"
 
 # stratum name -> (how many to draw, description)
 STRATA: dict[str, tuple[int, str]] = {
@@ -105,11 +126,10 @@ def stratum(cos: float, tj: float, shared_rare: int, same_outlet: bool, same_cat
     return None
 
 
-def candidates(path: Path, out: Path) -> None:
-    rows = load(path)
+def pools_of(rows: list[dict[str, Any]], rng: random.Random) -> dict[str, list[dict[str, Any]]]:
+    """Every pair inside the window, scored and sorted into its stratum (random: a 1-in-2000 sample)."""
     vecs, rare, titles = vectors(rows)
     pools: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
-    rng = random.Random(SEED)
     for i, a in enumerate(rows):
         for j in range(i + 1, len(rows)):
             b = rows[j]
@@ -132,6 +152,13 @@ def candidates(path: Path, out: Path) -> None:
                 pools[name].append(pair)
             elif rng.random() < 0.0005:
                 pools["random"].append(pair)
+    return pools
+
+
+def candidates(path: Path, out: Path) -> None:
+    rows = load(path)
+    rng = random.Random(SEED)
+    pools = pools_of(rows, rng)
     picked: list[dict[str, Any]] = []
     for name, (k, _) in STRATA.items():
         pool = pools[name]
@@ -141,18 +168,51 @@ def candidates(path: Path, out: Path) -> None:
         picked.extend(sample)
         print(f"{name:18} pool {len(pool):6}  drawn {len(sample)}")
     rng.shuffle(picked)
+    write_candidates(rows, picked, out, start=0)
+
+
+def more(path: Path, out: Path) -> None:
+    """The second batch: unlabeled pairs of dev days, drawn per ``BATCH2``."""
+    from benchmarks.quality_clusters import split_of
+
+    rows = load(path)
+    byid = {r["id"]: r for r in rows}
+    with PAIRS.open(encoding="utf-8") as fh:
+        labeled = {frozenset((p["a"], p["b"])) for p in map(json.loads, fh)}
+    rng = random.Random(SEED + 2)
+    pools = pools_of(rows, rng)
+    picked: list[dict[str, Any]] = []
+    for name, k in BATCH2.items():
+        pool = [
+            p
+            for p in pools[name]
+            if frozenset((p["a"], p["b"])) not in labeled
+            and split_of(min(byid[p["a"]]["dt"], byid[p["b"]]["dt"]).strftime("%Y-%m-%d")) == "dev"
+        ]
+        sample = pool if len(pool) <= k else rng.sample(pool, k)
+        for p in sample:
+            p["stratum"] = name
+        picked.extend(sample)
+        print(f"{name:18} dev pool {len(pool):6}  drawn {len(sample)}")
+    rng.shuffle(picked)
+    write_candidates(rows, picked, out, start=BATCH2_START)
+
+
+def write_candidates(
+    rows: list[dict[str, Any]], picked: list[dict[str, Any]], out: Path, *, start: int
+) -> None:
     byid = {r["id"]: r for r in rows}
     with out.open("w", encoding="utf-8") as fh:
-        for idx, p in enumerate(picked):
+        for idx, p in enumerate(picked, start):
             p["index"] = idx
             p["url_a"], p["url_b"] = byid[p["a"]]["url"], byid[p["b"]]["url"]
             fh.write(json.dumps(p, ensure_ascii=False) + "\n")
     print(f"{len(picked)} candidates -> {out}")
 
 
-def show(path: Path, start: int, stop: int, chars: int) -> None:
+def show(path: Path, start: int, stop: int, chars: int, candidates_path: Path = CANDIDATES) -> None:
     byid = {r["id"]: r for r in load(path)}
-    with CANDIDATES.open(encoding="utf-8") as fh:
+    with candidates_path.open(encoding="utf-8") as fh:
         cands = [json.loads(line) for line in fh]
     for p in cands[start:stop]:
         a, b = byid[p["a"]], byid[p["b"]]
@@ -162,10 +222,13 @@ def show(path: Path, start: int, stop: int, chars: int) -> None:
             print(f"  {r['outlet'][:3]} {r['title']} || {' '.join(r['text'][:chars].split())}")
 
 
-def merge(labels: Path, out: Path) -> None:
-    with CANDIDATES.open(encoding="utf-8") as fh:
+def merge(labels: Path, out: Path, candidates_path: Path = CANDIDATES) -> None:
+    with candidates_path.open(encoding="utf-8") as fh:
         cands = {p["index"]: p for p in map(json.loads, fh)}
     rows = []
+    if out.exists():  # pairs labeled against other candidate files stay
+        with out.open(encoding="utf-8") as fh:
+            rows = [p for p in map(json.loads, fh) if p["index"] not in cands]
     for line in labels.read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
             continue
@@ -188,19 +251,24 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=DATA)
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("candidates")
+    sub.add_parser("more")
     s = sub.add_parser("show")
     s.add_argument("start", type=int)
     s.add_argument("stop", type=int)
     s.add_argument("--chars", type=int, default=260)
+    s.add_argument("--candidates", type=Path, default=CANDIDATES)
     m = sub.add_parser("merge")
     m.add_argument("labels", type=Path)
+    m.add_argument("--candidates", type=Path, default=CANDIDATES)
     args = ap.parse_args()
     if args.cmd == "candidates":
         candidates(args.data, CANDIDATES)
+    elif args.cmd == "more":
+        more(args.data, CANDIDATES_2)
     elif args.cmd == "show":
-        show(args.data, args.start, args.stop, args.chars)
+        show(args.data, args.start, args.stop, args.chars, args.candidates)
     else:
-        merge(args.labels, PAIRS)
+        merge(args.labels, PAIRS, args.candidates)
 
 
 if __name__ == "__main__":

@@ -73,21 +73,36 @@ def test_classify_keyword_topic_matches_arabic_forms(
 def test_cluster_gives_one_story_to_the_same_event(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    by_id = {a["id"]: a for a in records("cluster/articles.jsonl")}
+    """A day's articles in one run, as an operator would pipe them: the labeled pairs come out right.
+
+    Every same-story pair shares a story id. The different-story pairs are all hard ones (two results
+    of one match day, a decision and the other side's reply); the verifier favours precision but is
+    not perfect on such pairs (benchmarks/quality_clusters.py), so one of them may merge, not more.
+    """
+    articles = sorted(records("cluster/articles.jsonl"), key=lambda a: str(a["published"]))
     pairs = records("cluster/pairs.jsonl")
-    same = next(p for p in pairs if p["same_story"] and not p["note"])
-    different = next(p for p in pairs if not p["same_story"])
-    chosen = [by_id[same["a"]], by_id[same["b"]], by_id[different["a"]], by_id[different["b"]]]
     inputs = [
-        {"title": a["title"], "text": a["text"], "published": a["published"], "source": a["outlet"]}
-        for a in chosen
+        {
+            "id": a["id"],
+            "title": a["title"],
+            "text": a["text"],
+            "published": a["published"],
+            "source": a["outlet"],
+        }
+        for a in articles
     ]
     code, out, _ = run_tool(monkeypatch, capsys, tmp_path, as_jsonl(inputs), "cluster")
     assert code == 0
-    stories = [json.loads(line)["story"] for line in out.splitlines()]
-    assert stories[0] == stories[1]
-    assert stories[2] != stories[3]
-    assert stories[0] not in stories[2:]
+    story = {row["id"]: row["story"] for row in map(json.loads, out.splitlines())}
+    assert len(story) == len(articles)
+    for p in pairs:
+        if p["same_story"]:
+            assert story[p["a"]] == story[p["b"]], p
+    different = [p for p in pairs if not p["same_story"]]
+    merged = [p for p in different if story[p["a"]] == story[p["b"]]]
+    assert len(different) >= 4 and len(merged) <= 1, merged
+    # no merges beyond the labeled pairs (each article sits in at most one of them)
+    assert len(set(story.values())) == len(articles) - sum(1 for p in pairs if p["same_story"]) - len(merged)
 
 
 def test_cluster_reads_rss_dates_and_keeps_to_the_window(
