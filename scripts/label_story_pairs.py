@@ -155,12 +155,12 @@ def pools_of(rows: list[dict[str, Any]], rng: random.Random) -> dict[str, list[d
     return pools
 
 
-def candidates(path: Path, out: Path) -> None:
-    rows = load(path)
-    rng = random.Random(SEED)
-    pools = pools_of(rows, rng)
+def draw(
+    pools: dict[str, list[dict[str, Any]]], sizes: dict[str, int], rng: random.Random
+) -> list[dict[str, Any]]:
+    """Up to ``sizes[name]`` pairs of each pool (all when fewer), tagged with their stratum, shuffled."""
     picked: list[dict[str, Any]] = []
-    for name, (k, _) in STRATA.items():
+    for name, k in sizes.items():
         pool = pools[name]
         sample = pool if len(pool) <= k else rng.sample(pool, k)
         for p in sample:
@@ -168,34 +168,37 @@ def candidates(path: Path, out: Path) -> None:
         picked.extend(sample)
         print(f"{name:18} pool {len(pool):6}  drawn {len(sample)}")
     rng.shuffle(picked)
+    return picked
+
+
+def candidates(path: Path, out: Path) -> None:
+    rows = load(path)
+    rng = random.Random(SEED)
+    pools = pools_of(rows, rng)
+    picked = draw(pools, {name: k for name, (k, _) in STRATA.items()}, rng)
     write_candidates(rows, picked, out, start=0)
 
 
 def more(path: Path, out: Path) -> None:
-    """The second batch: unlabeled pairs of dev days, drawn per ``BATCH2``."""
+    """The second batch: pairs of dev days that the first batch did not label, drawn per ``BATCH2``.
+
+    Only first-batch labels are excluded, so rerunning after the merge rebuilds the same file.
+    """
     from benchmarks.quality_clusters import split_of
 
     rows = load(path)
     byid = {r["id"]: r for r in rows}
     with PAIRS.open(encoding="utf-8") as fh:
-        labeled = {frozenset((p["a"], p["b"])) for p in map(json.loads, fh)}
+        first = {frozenset((p["a"], p["b"])) for p in map(json.loads, fh) if p["index"] < BATCH2_START}
+
+    def wanted(p: dict[str, Any]) -> bool:
+        day = min(byid[p["a"]]["dt"], byid[p["b"]]["dt"]).strftime("%Y-%m-%d")
+        return frozenset((p["a"], p["b"])) not in first and split_of(day) == "dev"
+
     rng = random.Random(SEED + 2)
     pools = pools_of(rows, rng)
-    picked: list[dict[str, Any]] = []
-    for name, k in BATCH2.items():
-        pool = [
-            p
-            for p in pools[name]
-            if frozenset((p["a"], p["b"])) not in labeled
-            and split_of(min(byid[p["a"]]["dt"], byid[p["b"]]["dt"]).strftime("%Y-%m-%d")) == "dev"
-        ]
-        sample = pool if len(pool) <= k else rng.sample(pool, k)
-        for p in sample:
-            p["stratum"] = name
-        picked.extend(sample)
-        print(f"{name:18} dev pool {len(pool):6}  drawn {len(sample)}")
-    rng.shuffle(picked)
-    write_candidates(rows, picked, out, start=BATCH2_START)
+    dev_pools = {name: [p for p in pools[name] if wanted(p)] for name in BATCH2}
+    write_candidates(rows, draw(dev_pools, BATCH2, rng), out, start=BATCH2_START)
 
 
 def write_candidates(
