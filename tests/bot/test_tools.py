@@ -79,7 +79,9 @@ def test_cluster_gives_one_story_to_the_same_event(
     of one match day, a decision and the other side's reply); the verifier favours precision but is
     not perfect on such pairs (benchmarks/quality_clusters.py), so one of them may merge, not more.
     """
-    articles = sorted(records("cluster/articles.jsonl"), key=lambda a: str(a["published"]))
+    articles = sorted(
+        records("cluster/articles.jsonl"), key=lambda a: datetime.fromisoformat(str(a["published"]))
+    )
     pairs = records("cluster/pairs.jsonl")
     inputs = [
         {
