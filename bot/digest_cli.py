@@ -2,7 +2,7 @@
 
 ``deliver`` runs the outbox worker on its own, without the bot: for a second worker next to ``nashra
 run``, to flush the outbox by hand (``--once``), and for the crash tests that kill it mid-broadcast. It
-builds only a database and a ``telegram.Bot``, so it also runs as ``python -m bot.digest_cli deliver``.
+builds only a database and a ``telegram.Bot``; ``python -m bot.digest_cli deliver`` is ``nashra deliver``.
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings
 from jobs.deliver import Deliverer, RetryPolicy, SendLimits, make_bot
 from jobs.digest import DigestPolicy, preview_digest
 from storage.db import Database
@@ -94,23 +93,9 @@ async def cmd_deliver(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m bot.digest_cli …``: these commands without the rest of the CLI."""
-    parser = argparse.ArgumentParser(prog="python -m bot.digest_cli")
-    parser.add_argument("--env-file", default=".env")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        settings = load_settings(args.env_file)
-    except SettingsError as exc:
-        print(f"nashra: {exc}", file=sys.stderr)
-        return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # request URLs carry the token
-    return int(asyncio.run(args.func(settings, args)) or 0)
-
-
 if __name__ == "__main__":
+    # ``python -m bot.digest_cli deliver`` is the full CLI under another name: one start-up path
+    # (settings, logging, error exits) whichever way the worker is launched.
+    from bot.cli import main
+
     sys.exit(main())

@@ -52,14 +52,13 @@ async def _link(update: Update, context: ContextTypes.DEFAULT_TYPE, ref: int | s
 
 async def channel_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/channel @name links a channel; /channel alone lets the user pick the chat to configure."""
-    message = update.effective_message
     here = update.effective_chat
-    assert message is not None and here is not None
+    assert here is not None
     language = common.lang(update)
     if here.type != ChatType.PRIVATE:
         await common.reply(update, t(language, "channel_private_only", bot=context.bot.username))
         return
-    argument = common.command_argument(message)
+    argument = common.command_argument(update)
     if argument:
         try:
             ref = subs.parse_channel_ref(argument)

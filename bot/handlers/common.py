@@ -69,8 +69,10 @@ def chat_ref(update: Update) -> ChatRef:
     return ChatRef(chat.id, chat.type, title, chat.username, lang(update))
 
 
-def command_argument(message: Message) -> str:
+def command_argument(update: Update) -> str:
     """Everything after the command word (``/cmd`` or ``/cmd@Bot``), as typed, spaces trimmed."""
+    message = update.effective_message
+    assert message is not None
     text = message.text or ""
     parts = text.split(maxsplit=1)
     return parts[1].strip() if len(parts) > 1 else ""

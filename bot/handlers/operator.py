@@ -36,10 +36,8 @@ def operators_only(callback: Callback) -> Callback:
 
 @operators_only
 async def addfeed_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
-    assert message is not None
     language = common.lang(update)
-    url = common.command_argument(message)
+    url = common.command_argument(update)
     if not url:
         await common.reply(update, t(language, "addfeed_usage"))
         return
@@ -56,10 +54,8 @@ async def addfeed_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 @operators_only
 async def delfeed_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
-    assert message is not None
     language = common.lang(update)
-    argument = common.command_argument(message).lstrip("#")
+    argument = common.command_argument(update).lstrip("#")
     if not argument.isascii() or not argument.isdigit():
         await common.reply(update, t(language, "delfeed_usage"))
         return

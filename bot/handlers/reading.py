@@ -46,7 +46,7 @@ async def latest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     db = common.services(context).db
     chat = await subs.get_chat(db, update.effective_chat.id)
     topics = list(subs.builtin_topics()) if chat is None else await subs.chat_topics(db, chat)
-    wanted = common.command_argument(message)
+    wanted = common.command_argument(update)
     if wanted:
         topic = subs.find_topic(topics, wanted)
         if topic is None:
@@ -68,10 +68,8 @@ async def latest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 async def search_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
-    assert message is not None
     language = common.lang(update)
-    query = common.command_argument(message)
+    query = common.command_argument(update)
     try:
         found = await subs.search(common.services(context).db, query)
     except SubscriptionError as exc:

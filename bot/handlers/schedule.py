@@ -19,11 +19,9 @@ TIMEZONE = "tz"
 
 
 async def time_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
-    assert message is not None
     language = common.lang(update)
     target = await common.target_id(update, context)
-    text = common.command_argument(message)
+    text = common.command_argument(update)
     db = common.services(context).db
     if not text:
         chat = await subs.get_chat(db, target)
@@ -82,11 +80,9 @@ async def _apply(update: Update, context: ContextTypes.DEFAULT_TYPE, target: int
 
 
 async def timezone_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
-    assert message is not None
     language = common.lang(update)
     target = await common.target_id(update, context)
-    name = common.command_argument(message)
+    name = common.command_argument(update)
     if not await common.may_change(update, context, target):
         return
     if not name:

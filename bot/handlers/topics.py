@@ -110,11 +110,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def addtopic_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/addtopic NAME: كلمة، كلمة، -كلمة"""
-    message = update.effective_message
-    assert message is not None
     language = common.lang(update)
     target = await common.target_id(update, context)
-    spec = common.command_argument(message)
+    spec = common.command_argument(update)
     if not spec:
         await common.reply(update, t(language, "addtopic_usage"))
         return
@@ -147,11 +145,9 @@ async def addtopic_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 async def deltopic_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/deltopic NAME"""
-    message = update.effective_message
-    assert message is not None
     language = common.lang(update)
     target = await common.target_id(update, context)
-    name = common.command_argument(message)
+    name = common.command_argument(update)
     if not name:
         await common.reply(update, t(language, "deltopic_usage"))
         return
