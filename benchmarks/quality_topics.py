@@ -4,7 +4,8 @@
 
 Loads the *shipped* model (or ``--model``), takes the held-out documents from the split that
 ``scripts/train_topics.py`` trains without, and prints macro-F1 over the five built-in topics for two
-inputs: title + description + body, and title + description only (what most feeds carry); per-class F1;
+inputs: title + description + body, and title + description only (what most feeds carry), each scored
+as ingestion scores it (the URL picks the outlet's own weights) and as from an unknown source; per-class F1;
 the share of predictions that name any folder the URL was filed under; articles per second on one
 core, through ``predict_many`` and through ``predict``; the model file's size and loading time. It also
 measures the light stemmer against Snowball on the hand-written word families in tests/fixtures/topics.
@@ -49,12 +50,15 @@ def f1_by_class(truth: Sequence[str], predicted: Sequence[str]) -> dict[str, flo
     return out
 
 
-def _predict(model: TopicClassifier, docs: Sequence[LabeledDoc]) -> list[TopicPrediction]:
-    return model.predict_many([(d.title, d.description, d.text) for d in docs])
+def _predict(
+    model: TopicClassifier, docs: Sequence[LabeledDoc], *, with_url: bool = True
+) -> list[TopicPrediction]:
+    urls = [d.url for d in docs] if with_url else None
+    return model.predict_many([(d.title, d.description, d.text) for d in docs], urls)
 
 
-def _quality(model: TopicClassifier, docs: Sequence[LabeledDoc]) -> dict[str, Any]:
-    preds = _predict(model, docs)
+def _quality(model: TopicClassifier, docs: Sequence[LabeledDoc], *, with_url: bool = True) -> dict[str, Any]:
+    preds = _predict(model, docs, with_url=with_url)
     best = [p.best for p in preds]
     truth = [d.label for d in docs]
     per_class = f1_by_class(truth, best)
@@ -81,11 +85,13 @@ def _timed(fn: Callable[[], object]) -> tuple[float, float]:
 def _speed(model: TopicClassifier, docs: Sequence[LabeledDoc]) -> dict[str, float]:
     """Articles per second; CPU time is the fair figure for «one core» on a machine others share too."""
     batch = [(d.title, d.description, d.text) for d in docs]
+    urls = [d.url for d in docs]
     out: dict[str, float] = {}
     runs: list[tuple[str, Callable[[], object]]] = [
-        ("first_pass", lambda: model.predict_many(batch)),  # per-word caches still cold for these texts
-        ("batch", lambda: model.predict_many(batch)),
-        ("single", lambda: [model.predict(*args) for args in batch]),
+        # per-word caches still cold for these texts
+        ("first_pass", lambda: model.predict_many(batch, urls)),
+        ("batch", lambda: model.predict_many(batch, urls)),
+        ("single", lambda: [model.predict(*a, url=u) for a, u in zip(batch, urls, strict=True)]),
     ]
     for name, fn in runs:
         wall, cpu = _timed(fn)
@@ -174,6 +180,9 @@ def run(data: Path = DEFAULT_DATA, model_path: Path | None = None) -> dict[str, 
         "held_out_documents": len(held),
         "full": _quality(model, held),
         "title_description": _quality(model, [short_version(d) for d in held]),
+        "full_unknown_source": _quality(model, held, with_url=False),
+        "title_description_unknown_source": _quality(model, [short_version(d) for d in held], with_url=False),
+        "outlets": list(model.sources.names) if model.sources is not None else [],
         "speed": speed,
         "model_bytes": size,
         "model_load_cpu_s": load_cpu,
@@ -184,7 +193,15 @@ def run(data: Path = DEFAULT_DATA, model_path: Path | None = None) -> dict[str, 
 
 def _print(result: dict[str, Any]) -> None:
     print(f"held-out documents: {result['held_out_documents']}")
-    for cond, label in (("full", "title + description + body"), ("title_description", "title + description")):
+    outlets = ", ".join(result["outlets"]) or "none"
+    print(f"with its URL an article of a known outlet ({outlets}) gets that outlet's weights")
+    conditions = (
+        ("full", "title + description + body"),
+        ("title_description", "title + description"),
+        ("full_unknown_source", "… unknown source, full"),
+        ("title_description_unknown_source", "… unknown source, title+desc"),
+    )
+    for cond, label in conditions:
         q = result[cond]
         per_class = "  ".join(f"{k} {v:.3f}" for k, v in q["per_class_f1"].items())
         print(

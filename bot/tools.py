@@ -92,7 +92,7 @@ def classify(records: list[Record], keyword_specs: list[str]) -> Iterator[Record
     classifier = TopicClassifier.load()
     for r in records:
         title, desc, text = _field(r, "title"), _field(r, "description"), _field(r, "text")
-        prediction = classifier.predict(title, desc, text)
+        prediction = classifier.predict(title, desc, text, url=_field(r, "url") or None)
         terms = ArticleTerms.of(title, desc, text)
         r["topic"] = prediction.best
         r["topics"] = [*prediction.topics, *(name for name, m in matchers if m.matches(terms))]
@@ -154,7 +154,10 @@ def _run(make: Callable[[list[Record], argparse.Namespace], Iterator[Record]]) -
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("classify", help="JSONL on stdin → adds 'topic' and 'topics'")
+    p = sub.add_parser(
+        "classify",
+        help="JSONL on stdin → adds 'topic' and 'topics' (a known outlet's 'url' picks its weights)",
+    )
     p.add_argument(
         "--keyword-topic",
         action="append",

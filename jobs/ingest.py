@@ -77,6 +77,7 @@ class Enricher:
 
     Topics are the classifier's, except that a section tag naming a desk («رياضة», «Economy») comes
     first: the outlet's own filing beats a guess, and the classifier's best stays as the second topic.
+    The article's URL lets the classifier use an outlet's own weights when it was trained on that outlet.
     """
 
     def __init__(self, classifier: TopicClassifier | None = None, *, summary_budget: int = 300) -> None:
@@ -84,7 +85,9 @@ class Enricher:
         self._budget = summary_budget
 
     def __call__(self, article: Article) -> Article:
-        prediction = self._classifier.predict(article.title, article.summary, article.body)
+        prediction = self._classifier.predict(
+            article.title, article.summary, article.body, url=article.canonical_url or article.url
+        )
         text = article.body or article.summary
         return replace(
             article,

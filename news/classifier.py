@@ -16,9 +16,15 @@ against the stemmer) and makes the first pass over unseen articles about 1.3 tim
 Scores become probabilities with a softmax whose temperature, like per-class offsets folded into the
 intercepts, was fitted on out-of-fold scores of the training documents. ``topics`` holds the best
 topic and, when its probability passes a threshold fitted on the articles the corpus filed under two
-topics, the runner-up (about 5 % of articles get one). What this does not do: topics outside the
-five built-ins, use feed ``<category>`` tags, or any language but Arabic (a Latin word is a feature
-like any other, but the model saw little English).
+topics, the runner-up (about 5 % of articles get one).
+
+Outlets do not file alike: the same kind of story lands on different desks. The model may carry
+per-outlet weights (``SourceWeights``) learned on the outlets of its training corpus, chosen by the
+article's URL: a known outlet is scored by shared weights plus its own block (feature augmentation,
+Daumé III 2007), which agrees with the outlets' own desks more often than one model for all of them;
+any other source gets the general model, unchanged. What this does not do:
+topics outside the five built-ins, use feed ``<category>`` tags (ingestion does, on top), or any
+language but Arabic (a Latin word is a feature like any other, but the model saw little English).
 """
 
 from __future__ import annotations
@@ -28,12 +34,13 @@ import json
 import math
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from itertools import chain, compress, pairwise
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 import numpy as np
 import numpy.typing as npt
@@ -168,6 +175,37 @@ class _ChunkColumns(dict[str, tuple[int, ...]]):
 
 
 @dataclass(frozen=True, slots=True)
+class SourceWeights:
+    """Weights for articles of the outlets the model was trained on, one block per outlet.
+
+    An article of outlet ``i`` scores ``x · (shared + blocks[i]) + intercept``; ``domains[i]`` are the
+    host names (and their subdomains) that identify the outlet. ``temperature`` and
+    ``second_min_prob`` are this path's own, fitted like the general model's on out-of-fold scores.
+    """
+
+    names: tuple[str, ...]
+    domains: tuple[tuple[str, ...], ...]
+    shared: npt.NDArray[np.floating[Any]]
+    blocks: npt.NDArray[np.floating[Any]]
+    intercept: FloatArray
+    temperature: float
+    second_min_prob: float
+
+    def index(self, url: str | None) -> int | None:
+        """The outlet ``url`` belongs to, or None (no URL, no host, an outlet the model does not know)."""
+        if not url:
+            return None
+        try:
+            host = (urlsplit(url.strip()).hostname or "").rstrip(".")
+        except ValueError:
+            return None
+        for i, domains in enumerate(self.domains):
+            if any(host == d or host.endswith("." + d) for d in domains):
+                return i
+        return None
+
+
+@dataclass(frozen=True, slots=True)
 class TopicPrediction:
     """What the classifier says about one article.
 
@@ -196,9 +234,30 @@ class TopicClassifier:
         second_min_prob: float,
         info: Mapping[str, Any] | None = None,
         words: WordTable | None = None,
+        sources: SourceWeights | None = None,
     ) -> None:
         if coef.shape != (len(vocabulary), len(classes)) or idf.shape != (len(vocabulary),):
             raise ValueError("model arrays do not match the vocabulary and classes")
+        if sources is not None:
+            n = len(sources.names)
+            if (
+                len(sources.domains) != n
+                or sources.shared.shape != coef.shape
+                or sources.blocks.shape != (n, *coef.shape)
+                or sources.intercept.shape != (len(classes),)
+            ):
+                raise ValueError("the per-outlet weights do not match the model")
+            # Kept in half precision, as in the file; scoring uses each outlet's sum of the two blocks,
+            # one gather per feature instead of two.
+            sources = replace(
+                sources,
+                shared=sources.shared.astype(np.float16),
+                blocks=sources.blocks.astype(np.float16),
+                intercept=sources.intercept.astype(np.float32),
+            )
+            self._source_coef: FloatArray = sources.blocks.astype(np.float32)
+            self._source_coef += sources.shared.astype(np.float32)
+        self.sources = sources
         self.classes: tuple[str, ...] = tuple(classes)
         self.config = config
         self.featurizer = Featurizer(config)
@@ -247,6 +306,18 @@ class TopicClassifier:
                     npz["word_columns"].tolist(),
                     npz["word_is_token"].astype(bool).tolist(),
                 )
+            sources = None
+            if "sources" in meta:
+                src = meta["sources"]
+                sources = SourceWeights(
+                    names=tuple(src["names"]),
+                    domains=tuple(tuple(d) for d in src["domains"]),
+                    shared=npz["source_shared"],
+                    blocks=npz["source_blocks"],
+                    intercept=npz["source_intercept"],
+                    temperature=float(src["temperature"]),
+                    second_min_prob=float(src["second_min_prob"]),
+                )
             return cls(
                 classes=meta["classes"],
                 vocabulary=vocabulary,
@@ -258,6 +329,7 @@ class TopicClassifier:
                 second_min_prob=float(meta["second_min_prob"]),
                 info=meta.get("info") or {},
                 words=words,
+                sources=sources,
             )
 
     @classmethod
@@ -274,6 +346,13 @@ class TopicClassifier:
             "second_min_prob": self.second_min_prob,
             "info": self.info,
         }
+        if self.sources is not None:
+            meta["sources"] = {
+                "names": list(self.sources.names),
+                "domains": [list(d) for d in self.sources.domains],
+                "temperature": self.sources.temperature,
+                "second_min_prob": self.sources.second_min_prob,
+            }
         arrays: dict[str, npt.NDArray[Any]] = {
             "meta": np.frombuffer(json.dumps(meta, sort_keys=True).encode("utf-8"), dtype=np.uint8),
             "vocabulary": np.frombuffer("\n".join(self._vocabulary).encode("utf-8"), dtype=np.uint8),
@@ -288,6 +367,11 @@ class TopicClassifier:
             arrays["words"] = np.frombuffer(forms.encode("utf-8"), dtype=np.uint8)
             arrays["word_columns"] = np.asarray(self._words.columns, dtype=np.int32)[order]
             arrays["word_is_token"] = np.asarray(self._words.tokens, dtype=np.uint8)[order]
+        if self.sources is not None:
+            arrays["source_shared"] = self.sources.shared
+            # Zero wherever the outlet never used a feature: most of each block, which deflate shrinks.
+            arrays["source_blocks"] = self.sources.blocks
+            arrays["source_intercept"] = self.sources.intercept
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             for name, array in arrays.items():
@@ -401,48 +485,79 @@ class TopicClassifier:
             np.concatenate(data) if data else np.zeros(0, dtype=np.float32),
         )
 
-    def decision(self, indptr: IntArray, indices: IntArray, data: FloatArray) -> FloatArray:
-        """Raw linear scores, one row per document, one column per class."""
+    def source_of(self, url: str | None) -> int | None:
+        """Index of the known outlet ``url`` belongs to (``sources``), or None: the general model."""
+        return self.sources.index(url) if self.sources is not None else None
+
+    def decision(
+        self, indptr: IntArray, indices: IntArray, data: FloatArray, source: int | None = None
+    ) -> FloatArray:
+        """Raw linear scores, one row per document, one column per class; ``source``: see ``source_of``."""
+        if source is None or self.sources is None:
+            coef, intercept = self._coef, self._intercept
+        else:
+            coef, intercept = self._source_coef[source], self.sources.intercept
         n_docs = len(indptr) - 1
-        out = np.tile(self._intercept, (n_docs, 1))
+        out = np.tile(intercept, (n_docs, 1))
         if len(indices):
-            contrib = self._coef[indices] * data[:, None]
+            contrib = coef[indices] * data[:, None]
             starts = indptr[:-1]
             nonempty = indptr[1:] > starts
             sums = np.add.reduceat(contrib, starts[nonempty], axis=0)
             out[nonempty] += sums
         return out
 
-    def probabilities(self, decision: FloatArray) -> FloatArray:
-        z = decision / self.temperature
+    def probabilities(self, decision: FloatArray, source: int | None = None) -> FloatArray:
+        z = decision / self._temperature(source)
         z -= z.max(axis=1, keepdims=True)
         e = np.exp(z)
         probs: FloatArray = np.asarray(e / e.sum(axis=1, keepdims=True), dtype=np.float32)
         return probs
 
+    def _temperature(self, source: int | None) -> float:
+        return self.temperature if source is None or self.sources is None else self.sources.temperature
+
     def predict_many(
-        self, articles: Iterable[tuple[str, str, str] | tuple[str, str] | tuple[str]]
+        self,
+        articles: Iterable[tuple[str, str, str] | tuple[str, str] | tuple[str]],
+        urls: Sequence[str | None] | None = None,
     ) -> list[TopicPrediction]:
         """Predictions for many ``(title, description, text)`` tuples (trailing parts may be left out).
 
-        Faster per article than ``predict``: the matrix work is done once for the batch.
+        ``urls``, one per article when given, pick the outlet's weights (``source_of``). Faster per
+        article than ``predict``: the matrix work is done once per outlet in the batch.
         """
         ids = [self.feature_ids(*a) for a in articles]
         if not ids:
             return []
-        probs = self.probabilities(self.decision(*self.vectorize(ids)))
-        return [self._prediction(row) for row in probs]
+        if urls is not None and len(urls) != len(ids):
+            raise ValueError("urls must give one URL (or None) per article")
+        sources = [self.source_of(u) for u in urls] if urls is not None else [None] * len(ids)
+        out: list[TopicPrediction | None] = [None] * len(ids)
+        for source in sorted(set(sources), key=lambda s: -1 if s is None else s):
+            rows = [i for i, s in enumerate(sources) if s == source]
+            scores = self.decision(*self.vectorize(ids[i] for i in rows), source=source)
+            second = (
+                self.second_min_prob
+                if source is None or self.sources is None
+                else (self.sources.second_min_prob)
+            )
+            for i, probs in zip(rows, self.probabilities(scores, source), strict=True):
+                out[i] = self._prediction(probs, second)
+        return [p for p in out if p is not None]
 
-    def predict(self, title: str, description: str = "", text: str = "") -> TopicPrediction:
+    def predict(
+        self, title: str, description: str = "", text: str = "", url: str | None = None
+    ) -> TopicPrediction:
         """The topics of one article; an empty article gets the prior's best guess."""
-        return self.predict_many([(title, description, text)])[0]
+        return self.predict_many([(title, description, text)], None if url is None else [url])[0]
 
-    def _prediction(self, probs: FloatArray) -> TopicPrediction:
+    def _prediction(self, probs: FloatArray, second_min_prob: float) -> TopicPrediction:
         order = np.argsort(-probs, kind="stable")
         best = self.classes[int(order[0])]
         topics = [best]
         second = int(order[1])
-        if probs[second] >= self.second_min_prob:
+        if probs[second] >= second_min_prob:
             topics.append(self.classes[second])
         scores = {c: round(float(p), 6) for c, p in zip(self.classes, probs, strict=True)}
         return TopicPrediction(best=best, scores=scores, topics=tuple(topics))

@@ -55,6 +55,24 @@ def test_classify_adds_topics_and_passes_other_keys_through(
     assert correct >= 9
 
 
+def test_classify_scores_a_known_outlet_by_its_url(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """With ``url`` an article of an outlet the model was trained on gets that outlet's weights."""
+    from news.classifier import TopicClassifier
+
+    items = records("topics/articles.jsonl")
+    inputs = [{"title": a["title"], "description": a["description"], "url": a["url"]} for a in items]
+    code, out, _ = run_tool(monkeypatch, capsys, tmp_path, as_jsonl(inputs), "classify")
+    assert code == 0
+    rows = [json.loads(line) for line in out.splitlines()]
+    model = TopicClassifier.load()
+    by_outlet = [model.predict(a["title"], a["description"], url=a["url"]).topics for a in items]
+    general = [model.predict(a["title"], a["description"]).topics for a in items]
+    assert [tuple(r["topics"]) for r in rows] == by_outlet
+    assert by_outlet != general  # the URL changed something, so the check above means something
+
+
 def test_classify_keyword_topic_matches_arabic_forms(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

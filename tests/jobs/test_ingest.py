@@ -7,13 +7,17 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select, update
 
 from jobs.fetcher import Fetcher, FetchPolicy
-from jobs.ingest import Ingestor
+from jobs.ingest import Enricher, Ingestor
 from jobs.stories import StoryClusterer
+from news.classifier import FeatureConfig, SourceWeights, TopicClassifier
 from news.cluster import signature
+from news.models import Article
+from news.topics import BUILTIN_KEYS
 from storage import feeds as feed_store
 from storage.db import Database
 from storage.schema import ArticleRow, Feed, Story
@@ -283,3 +287,36 @@ async def test_a_section_tag_naming_a_desk_leads_the_topics(
     tagged, untagged = topics["https://example.org/a"].split(), topics["https://example.org/b"].split()
     assert untagged[0] == "politics"  # «الرياض» is a city, not the sport desk
     assert tagged[:2] == ["sport", "politics"]
+
+
+def test_enricher_scores_a_known_outlet_with_its_own_weights() -> None:
+    """A model whose general intercept says politics and whose one outlet's says technology."""
+    k = len(BUILTIN_KEYS)
+    leaning = {key: np.eye(k, dtype=np.float32)[BUILTIN_KEYS.index(key)] for key in BUILTIN_KEYS}
+    classifier = TopicClassifier(
+        classes=BUILTIN_KEYS,
+        vocabulary=["مستشف"],
+        idf=np.ones(1, dtype=np.float32),
+        coef=np.zeros((1, k), dtype=np.float32),
+        intercept=leaning["politics"],
+        config=FeatureConfig(title_prefix=False, bigrams=False),
+        temperature=1.0,
+        second_min_prob=1.0,
+        sources=SourceWeights(
+            names=("a",),
+            domains=(("news-a.example",),),
+            shared=np.zeros((1, k), dtype=np.float32),
+            blocks=np.zeros((1, 1, k), dtype=np.float32),
+            intercept=leaning["technology"],
+            temperature=1.0,
+            second_min_prob=1.0,
+        ),
+    )
+    enrich = Enricher(classifier)
+
+    def topics(url: str, canonical: str = "") -> tuple[str, ...]:
+        return enrich(Article(url=url, canonical_url=canonical or url, title="مستشفى جديد")).topics
+
+    assert topics("https://www.news-a.example/2018/x") == ("technology",)
+    assert topics("https://news-a.example.org/x") == ("politics",)
+    assert topics("https://feeds.example/r?id=1", canonical="https://news-a.example/x") == ("technology",)

@@ -278,3 +278,126 @@ def test_split_keeps_a_url_and_its_copies_on_one_side() -> None:
     side = {id(d): "train" for d in train} | {id(d): "held" for d in held}
     assert side[id(docs[0])] == side[id(twin)] == side[id(retitled)] == side[id(docs[1])]
     assert module.split_corpus(corpus) == (train, held)
+
+
+HEALTH = ["مستشفى", "طبيب", "مرض", "علاج", "دواء", "لقاح", "صحة", "مريض", "فيروس", "جراحة"]
+
+
+def _two_outlet_corpus(module: ModuleType) -> list[Any]:
+    """Two outlets with the same five desks, except that health stories go to technology at one
+    and to culture at the other: what per-outlet weights exist to learn."""
+    rng = random.Random(11)
+    docs = []
+    desks = {"a": "technology", "b": "culture"}
+    for outlet, host in (("a", "news-a.example"), ("b", "news-b.example")):
+        for topic, words in [*WORDS.items(), ("health", HEALTH)]:
+            label = desks[outlet] if topic == "health" else topic
+            for i in range(20):
+
+                def sentence(k: int, words: list[str] = words) -> str:
+                    return " ".join(rng.choice(words if rng.random() < 0.6 else COMMON) for _ in range(k))
+
+                docs.append(
+                    module.LabeledDoc(
+                        doc_id=f"{outlet}-{topic}-{i:03d}",
+                        url=f"https://www.{host}/{topic}/{i}",
+                        outlet=outlet,
+                        title=sentence(6),
+                        description=sentence(12),
+                        text=sentence(40),
+                        label=label,
+                        labels=(label,),
+                    )
+                )
+    return docs
+
+
+def test_per_outlet_weights_learn_how_each_outlet_files() -> None:
+    module = _train_topics()
+    cfg = module.TrainConfig(min_df=1, source_min_docs=50)
+    model = module.train_model(_two_outlet_corpus(module), cfg)
+    assert module.train_model(list(reversed(_two_outlet_corpus(module))), cfg).to_bytes() == (
+        model.to_bytes()
+    )
+    assert model.sources is not None
+    assert model.sources.names == ("a", "b")
+    assert model.sources.domains == (("news-a.example",), ("news-b.example",))
+    health = ("طبيب في المستشفى يعالج المريض", "لقاح جديد ضد الفيروس ودواء للمرض")
+    assert model.predict(*health, url="https://news-a.example/x").best == "technology"
+    assert model.predict(*health, url="https://m.news-b.example/y").best == "culture"
+    unknown = model.predict(*health, url="https://other.example/z")
+    assert unknown == model.predict(*health)  # the general model, as with no URL
+    sport = ("مباراة الدوري بين المنتخب والفريق", "سجل اللاعب هدفا")
+    assert model.predict(*sport, url="https://news-a.example/s").best == "sport"
+    again = TopicClassifier.from_bytes(model.to_bytes())
+    assert again.to_bytes() == model.to_bytes()
+    assert again.predict(*health, url="https://news-b.example/y") == model.predict(
+        *health, url="https://news-b.example/y"
+    )
+    assert model.info["training"]["per_outlet"]["outlets"] == {
+        "a": ["news-a.example"],
+        "b": ["news-b.example"],
+    }
+
+
+def test_outlets_without_enough_documents_get_no_weights() -> None:
+    module = _train_topics()
+    cfg = module.TrainConfig(min_df=1, source_min_docs=500)
+    model = module.fit_linear(_two_outlet_corpus(module), cfg)
+    assert module.fit_source_weights(_two_outlet_corpus(module), model, cfg) is None
+
+
+@pytest.mark.parametrize(
+    ("url", "outlet"),
+    [
+        ("https://www.alarabiya.net/ar/sport/2018/03/15/x.html", "Alarabia"),
+        ("https://arabic.cnn.com/world/article/2018/x", "CNN"),
+        ("https://www.bbc.com/arabic/world-123", "BBC"),
+        ("http://www.bbc.co.uk/arabic/middleeast-1", "BBC"),
+        ("https://www.france24.com/ar/20180315-x", "France24"),
+        ("https://www.skynewsarabia.com/world/1-x", "SkyNews"),
+        ("HTTPS://WWW.SKYNEWSARABIA.COM/world/1-x", "SkyNews"),
+        ("https://notalarabiya.net/x", None),
+        ("https://alarabiya.net.example.org/x", None),
+        ("https://example.com/?u=https://www.alarabiya.net/", None),
+        ("", None),
+        (None, None),
+        ("not a url", None),
+        ("http://[::1", None),
+    ],
+)
+def test_shipped_model_knows_the_corpus_outlets_by_host(
+    model: TopicClassifier, url: str | None, outlet: str | None
+) -> None:
+    assert model.sources is not None
+    index = model.source_of(url)
+    assert (None if index is None else model.sources.names[index]) == outlet
+
+
+def test_predict_many_with_urls_equals_predict(model: TopicClassifier) -> None:
+    batch = [(a["title"], a["description"], a["text"]) for a in ARTICLES[:10]]
+    urls = [
+        "https://www.alarabiya.net/a",
+        None,
+        "https://arabic.cnn.com/b",
+        "https://www.bbc.com/arabic/c",
+        "https://example.com/d",
+        "https://www.france24.com/ar/e",
+        "https://www.skynewsarabia.com/f",
+        "https://www.alarabiya.net/g",
+        "",
+        "https://arabic.cnn.com/h",
+    ]
+    many = model.predict_many(batch, urls)
+    assert many == [model.predict(*a, url=u) for a, u in zip(batch, urls, strict=True)]
+    assert many[1] == model.predict(*batch[1]) and many[4] == model.predict(*batch[4])
+    with pytest.raises(ValueError, match="one URL"):
+        model.predict_many(batch, urls[:3])
+
+
+def test_shipped_outlet_weights_classify_real_articles(model: TopicClassifier) -> None:
+    right = sum(
+        model.predict(a["title"], a["description"], a["text"], url=a["url"]).best == a["topic"]
+        for a in ARTICLES
+    )
+    assert right / len(ARTICLES) >= 0.8
