@@ -22,7 +22,7 @@ from news.models import Article, ParsedFeed
 from news.parse import FeedParseError, parse_feed
 from news.schedule import next_check_at
 from news.summary import summarize
-from news.topics import desk_topic, with_desk
+from news.topics import desk_topic, url_sections, with_desk
 from storage import articles as article_store
 from storage import feeds as feed_store
 from storage.db import Database
@@ -75,9 +75,10 @@ class IngestSummary:
 class Enricher:
     """Adds what the digest needs to a cleaned article: built-in topics and a short summary.
 
-    Topics are the classifier's, except that a section tag naming a desk («رياضة», «Economy») comes
-    first: the outlet's own filing beats a guess, and the classifier's best stays as the second topic.
-    The article's URL lets the classifier use an outlet's own weights when it was trained on that outlet.
+    Topics are the classifier's, except that a section naming a desk comes first, in a tag («رياضة»,
+    «Economy») or at the head of the URL's path («/sport/…»): the outlet's own filing beats a guess,
+    and the classifier's best stays as the second topic. The URL also lets the classifier use an
+    outlet's own weights when it was trained on that outlet.
     """
 
     def __init__(self, classifier: TopicClassifier | None = None, *, summary_budget: int = 300) -> None:
@@ -91,7 +92,9 @@ class Enricher:
         text = article.body or article.summary
         return replace(
             article,
-            topics=with_desk(prediction.topics, desk_topic(article.categories)),
+            topics=with_desk(
+                prediction.topics, desk_topic([*article.categories, *url_sections(article.url)])
+            ),
             digest_summary=summarize(article.title, text, budget=self._budget),
         )
 

@@ -24,6 +24,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from itertools import chain
+from urllib.parse import unquote, urlsplit
 
 from news.arabic import normalize, proclitic_splits, stem_and_ending, tokenize
 from news.models import Article, Topic
@@ -54,12 +55,12 @@ def builtin_topic(key: str) -> Topic | None:
 # are nothing: precision first, since the tag overrides the classifier's best guess.
 _DESK_WORDS: dict[str, str] = {
     "politics": "سياسه سياسي سياسيه سياسات عالم دولي دوليه عربي عربيه شرق اوسط"
-    " world international politics middle east mideast",
+    " world international politics middle east mideast middleeast arab",
     "economy": "اقتصاد اقتصادي اقتصاديه اعمال مال بورصه بورصات اسواق اسهم"
     " economy business markets finance money",
     "sport": "رياضه رياضي رياضيه رياضات كره قدم sport sports football soccer",
     "technology": "تكنولوجيا تكنولوجي تقنيه تقنيات علوم علم technology tech science",
-    "culture": "ثقافه ثقافي ثقافيه فن فنون ادب سينما culture arts art",
+    "culture": "ثقافه ثقافي ثقافيه فن فنون ادب سينما culture arts art entertainment",
 }
 _DESK_OF_WORD: dict[str, str] = {w: key for key, words in _DESK_WORDS.items() for w in words.split()}
 _DESK_FILLER = frozenset({"اخبار", "خبر", "news", "and", "the", "قسم", "section"})
@@ -93,6 +94,36 @@ def desk_topic(categories: Iterable[str]) -> str | None:
     if len(specialist) > 1:
         return None
     return specialist[0] if specialist else (found[0] if found else None)
+
+
+_URL_WORD_BREAK = re.compile(r"[-_.+\s]+")
+
+
+def url_sections(url: str, *, limit: int = 3) -> list[str]:
+    """The section names at the head of an article URL's path, as words for ``desk_topic``.
+
+    Outlets file a story under a section path as they tag it: «/ar/sport/2018/…», «/arabic/sports-
+    44141531», «/sport/article/…». Reading stops at the first segment holding a digit (a date, an id,
+    the slug), whose other words still count («sports-44141531» is «sports»); two-letter segments are
+    language codes. A title slug rarely consists of desk words only, and ``desk_topic`` wants every
+    word of a section to name the same desk, so a slug names none.
+    """
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return []
+    out: list[str] = []
+    for segment in unquote(path).split("/"):
+        if len(out) >= limit:
+            break
+        if not segment or (len(segment) == 2 and segment.isascii() and segment.isalpha()):
+            continue
+        words = [w for w in _URL_WORD_BREAK.split(segment) if w and not any(c.isdigit() for c in w)]
+        if words:
+            out.append(" ".join(words))
+        if any(c.isdigit() for c in segment):
+            break
+    return out
 
 
 def with_desk(topics: Sequence[str], desk: str | None, *, limit: int = 2) -> tuple[str, ...]:

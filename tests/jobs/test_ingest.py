@@ -264,7 +264,8 @@ async def test_restart_rebuilds_the_story_index_even_from_stale_signatures(
 async def test_a_section_tag_naming_a_desk_leads_the_topics(
     db: Database, ingestor: Ingestor, feed_server: FeedServer
 ) -> None:
-    """The same politics-looking item twice: tagged «رياضة» it is sport first, untagged it is politics."""
+    """The same politics-looking item thrice: tagged «رياضة» it is sport first, untagged it is politics,
+    and filed under a /sport/ path it is sport first again."""
     story = (
         "<title>{title}</title><link>https://example.org/{slug}</link>"
         "<description>أعلن مجلس الوزراء عقد جلسة طارئة لبحث الأزمة السياسية مع البرلمان والحكومة "
@@ -275,6 +276,7 @@ async def test_a_section_tag_naming_a_desk_leads_the_topics(
         f"<item>{story.format(title='جلسة طارئة لمجلس الوزراء', slug='a')}<category>الرياضة</category></item>"
         f"<item>{story.format(title='الحكومة تبحث الأزمة مع البرلمان', slug='b')}"
         "<category>الرياض</category></item>"
+        f"<item>{story.format(title='مجلس الوزراء يناقش الأزمة', slug='sport/2018/06/04/c')}</item>"
     )
     head = '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
     body = f"{head}{items}</channel></rss>"
@@ -287,6 +289,7 @@ async def test_a_section_tag_naming_a_desk_leads_the_topics(
     tagged, untagged = topics["https://example.org/a"].split(), topics["https://example.org/b"].split()
     assert untagged[0] == "politics"  # «الرياض» is a city, not the sport desk
     assert tagged[:2] == ["sport", "politics"]
+    assert topics["https://example.org/sport/2018/06/04/c"].split()[:2] == ["sport", "politics"]
 
 
 def test_enricher_scores_a_known_outlet_with_its_own_weights() -> None:

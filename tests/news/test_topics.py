@@ -19,6 +19,7 @@ from news.topics import (
     matching_topics,
     parse_keyword_topic,
     topic_key,
+    url_sections,
     with_desk,
 )
 
@@ -237,6 +238,35 @@ def test_builtin_topics_have_stable_keys_and_names() -> None:
 )
 def test_desk_topic_reads_only_tags_that_name_one_desk(tags: list[str], expected: str | None) -> None:
     assert desk_topic(tags) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://www.alarabiya.net/ar/sport/international-sport/2018/03/15/x.html", "sport"),
+        ("https://www.alarabiya.net/ar/aswaq/economy/2018/03/15/x.html", "economy"),
+        ("https://www.alarabiya.net/ar/arab-and-world/gulf/2018/x", "politics"),
+        ("http://www.bbc.co.uk/arabic/art-and-culture-43105759", "culture"),
+        ("https://www.bbc.com/arabic/science-and-tech-43776483", "technology"),
+        ("https://www.bbc.com/arabic/middleeast-43475215", "politics"),
+        ("https://arabic.cnn.com/sport/article/2018/06/04/x", "sport"),
+        ("https://arabic.cnn.com/business/video/2018/x", "economy"),
+        ("https://www.skynewsarabia.com/technology/1234-x", "technology"),
+        ("https://example.org/%D8%A7%D9%84%D8%B1%D9%8A%D8%A7%D8%B6%D8%A9/2018/x", "sport"),  # /الرياضة/
+        ("https://example.org/world/sport-results-2018", "politics"),  # «results» names no desk
+        ("https://www.skynewsarabia.com/web/article/1-x", None),
+        ("https://www.france24.com/ar/20180402-بكين-رد-واشنطن-رسوم", None),  # a title slug
+        ("https://www.france24.com/ar/20180402-رياضة-كرة-قدم", "sport"),  # a slug of desk words only
+        ("https://example.org/20180402-x/sport/", None),  # nothing after the first dated segment
+        ("https://example.org/news/12345", None),
+        ("https://example.org/sport/tech/2018/x", None),  # two specialist desks cancel out
+        ("https://example.org/?section=sport", None),
+        ("http://[::1", None),
+        ("", None),
+    ],
+)
+def test_url_sections_name_the_desk_an_outlet_filed_under(url: str, expected: str | None) -> None:
+    assert desk_topic(url_sections(url)) == expected
 
 
 def test_with_desk_puts_the_desk_first_and_keeps_two() -> None:
