@@ -229,28 +229,46 @@ WORDS = {
 COMMON = ["قال", "أعلن", "يوم", "اليوم", "مصادر", "العام", "الماضي", "أمس", "خلال", "بعد"]
 
 
+def _synthetic_doc(
+    module: ModuleType,
+    rng: random.Random,
+    words: list[str],
+    *,
+    doc_id: str,
+    url: str,
+    outlet: str,
+    label: str,
+) -> Any:
+    def sentence(k: int) -> str:
+        return " ".join(rng.choice(words if rng.random() < 0.6 else COMMON) for _ in range(k))
+
+    return module.LabeledDoc(
+        doc_id=doc_id,
+        url=url,
+        outlet=outlet,
+        title=sentence(6),
+        description=sentence(12),
+        text=sentence(40),
+        label=label,
+        labels=(label,),
+    )
+
+
 def _synthetic_corpus(module: ModuleType, n_per_topic: int = 30) -> list[Any]:
     rng = random.Random(7)
-    docs = []
-    for topic, words in WORDS.items():
-        for i in range(n_per_topic):
-
-            def sentence(k: int, words: list[str] = words) -> str:
-                return " ".join(rng.choice(words if rng.random() < 0.6 else COMMON) for _ in range(k))
-
-            docs.append(
-                module.LabeledDoc(
-                    doc_id=f"{topic}-{i:03d}",
-                    url=f"https://example.com/{topic}/{i}",
-                    outlet="synthetic",
-                    title=sentence(6),
-                    description=sentence(12),
-                    text=sentence(40),
-                    label=topic,
-                    labels=(topic,),
-                )
-            )
-    return docs
+    return [
+        _synthetic_doc(
+            module,
+            rng,
+            words,
+            doc_id=f"{topic}-{i:03d}",
+            url=f"https://example.com/{topic}/{i}",
+            outlet="synthetic",
+            label=topic,
+        )
+        for topic, words in WORDS.items()
+        for i in range(n_per_topic)
+    ]
 
 
 def test_training_is_deterministic_and_learns_the_synthetic_topics() -> None:
@@ -287,29 +305,21 @@ def _two_outlet_corpus(module: ModuleType) -> list[Any]:
     """Two outlets with the same five desks, except that health stories go to technology at one
     and to culture at the other: what per-outlet weights exist to learn."""
     rng = random.Random(11)
-    docs = []
     desks = {"a": "technology", "b": "culture"}
-    for outlet, host in (("a", "news-a.example"), ("b", "news-b.example")):
-        for topic, words in [*WORDS.items(), ("health", HEALTH)]:
-            label = desks[outlet] if topic == "health" else topic
-            for i in range(20):
-
-                def sentence(k: int, words: list[str] = words) -> str:
-                    return " ".join(rng.choice(words if rng.random() < 0.6 else COMMON) for _ in range(k))
-
-                docs.append(
-                    module.LabeledDoc(
-                        doc_id=f"{outlet}-{topic}-{i:03d}",
-                        url=f"https://www.{host}/{topic}/{i}",
-                        outlet=outlet,
-                        title=sentence(6),
-                        description=sentence(12),
-                        text=sentence(40),
-                        label=label,
-                        labels=(label,),
-                    )
-                )
-    return docs
+    return [
+        _synthetic_doc(
+            module,
+            rng,
+            words,
+            doc_id=f"{outlet}-{topic}-{i:03d}",
+            url=f"https://www.{host}/{topic}/{i}",
+            outlet=outlet,
+            label=desks[outlet] if topic == "health" else topic,
+        )
+        for outlet, host in (("a", "news-a.example"), ("b", "news-b.example"))
+        for topic, words in [*WORDS.items(), ("health", HEALTH)]
+        for i in range(20)
+    ]
 
 
 def test_per_outlet_weights_learn_how_each_outlet_files() -> None:
