@@ -22,9 +22,11 @@ Outlets do not file alike: the same kind of story lands on different desks. The 
 per-outlet weights (``SourceWeights``) learned on the outlets of its training corpus, chosen by the
 article's URL: a known outlet is scored by shared weights plus its own block (feature augmentation,
 Daumé III 2007), which agrees with the outlets' own desks more often than one model for all of them;
-any other source gets the general model, unchanged. What this does not do:
-topics outside the five built-ins, use feed ``<category>`` tags (ingestion does, on top), or any
-language but Arabic (a Latin word is a feature like any other, but the model saw little English).
+any other source gets the general model, unchanged.
+
+What this does not do: topics outside the five built-ins, read feed ``<category>`` tags or URL
+sections (ingestion does, on top), or any language but Arabic (a Latin word is a feature like any
+other, but the model saw little English).
 """
 
 from __future__ import annotations
@@ -517,6 +519,11 @@ class TopicClassifier:
     def _temperature(self, source: int | None) -> float:
         return self.temperature if source is None or self.sources is None else self.sources.temperature
 
+    def _second_min_prob(self, source: int | None) -> float:
+        if source is None or self.sources is None:
+            return self.second_min_prob
+        return self.sources.second_min_prob
+
     def predict_many(
         self,
         articles: Iterable[tuple[str, str, str] | tuple[str, str] | tuple[str]],
@@ -534,14 +541,10 @@ class TopicClassifier:
             raise ValueError("urls must give one URL (or None) per article")
         sources = [self.source_of(u) for u in urls] if urls is not None else [None] * len(ids)
         out: list[TopicPrediction | None] = [None] * len(ids)
-        for source in sorted(set(sources), key=lambda s: -1 if s is None else s):
+        for source in dict.fromkeys(sources):
             rows = [i for i, s in enumerate(sources) if s == source]
             scores = self.decision(*self.vectorize(ids[i] for i in rows), source=source)
-            second = (
-                self.second_min_prob
-                if source is None or self.sources is None
-                else (self.sources.second_min_prob)
-            )
+            second = self._second_min_prob(source)
             for i, probs in zip(rows, self.probabilities(scores, source), strict=True):
                 out[i] = self._prediction(probs, second)
         return [p for p in out if p is not None]
