@@ -8,6 +8,8 @@ the tests that run the bot end to end.
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import cast
 
@@ -69,6 +71,31 @@ def build_application(settings: Settings, *, migrate: bool = True, run_ticks: bo
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("unhandled error while processing an update", exc_info=context.error)
     await handlers.reply_internal_error(update, context)
+
+
+@asynccontextmanager
+async def polling(application: Application) -> AsyncIterator[Application]:  # type: ignore[type-arg]
+    """``application`` polling inside an event loop the caller runs (the demo, tests).
+
+    The steps of ``run_polling`` in its order, and on exit their reverse, so that ``post_init`` and
+    ``post_shutdown`` (services, database, delivery loop) run exactly as in ``nashra run``.
+    """
+    await application.initialize()
+    if application.post_init is not None:
+        await application.post_init(application)
+    updater = application.updater
+    if updater is None:
+        raise RuntimeError("the application was built without an updater")
+    await updater.start_polling(poll_interval=0.0, timeout=1, allowed_updates=Update.ALL_TYPES)
+    await application.start()
+    try:
+        yield application
+    finally:
+        await updater.stop()
+        await application.stop()
+        await application.shutdown()
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)
 
 
 def run_bot(settings: Settings) -> None:

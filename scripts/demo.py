@@ -27,9 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pydantic import SecretStr  # noqa: E402
-from telegram import Update  # noqa: E402
 
-from bot.app import build_application, services_of  # noqa: E402
+from bot.app import build_application, polling, services_of  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.ticks import wake_delivery  # noqa: E402
 from jobs.digest import run_digests  # noqa: E402
@@ -107,20 +106,8 @@ async def demo(workdir: Path) -> None:
                 fetch_allow_private_networks=True,
                 default_timezone="Asia/Riyadh",
             )
-            app = build_application(settings)
-            await app.initialize()
-            assert app.post_init is not None and app.updater is not None
-            await app.post_init(app)
-            await app.updater.start_polling(poll_interval=0.0, timeout=1, allowed_updates=Update.ALL_TYPES)
-            await app.start()
-            try:
+            async with polling(build_application(settings)) as app:
                 await run_story(app, emu)
-            finally:
-                await app.updater.stop()
-                await app.stop()
-                await app.shutdown()
-                if app.post_shutdown is not None:
-                    await app.post_shutdown(app)
     print(f"\ndemo finished in {time.monotonic() - started:.1f} s")
 
 

@@ -16,10 +16,9 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from telegram import Update
 from telegram.ext import Application
 
-from bot.app import build_application, services_of
+from bot.app import build_application, polling, services_of
 from bot.settings import Settings
 from storage.db import Database
 from tests.emulator import DEFAULT_TOKEN, BotAPIEmulator, Chat, SentMessage, User
@@ -103,20 +102,8 @@ def bot_settings(emu: BotAPIEmulator, db_url: str) -> Settings:
 async def running_bot(emulator: BotAPIEmulator, db_url: str) -> AsyncIterator[Bot]:
     """The bot from start to shutdown. ``post_init``/``post_shutdown`` are called as ``run_polling`` would."""
     settings = bot_settings(emulator, db_url)
-    app = build_application(settings, migrate=False, run_ticks=False)
-    await app.initialize()
-    assert app.post_init is not None and app.updater is not None
-    await app.post_init(app)
-    await app.updater.start_polling(poll_interval=0.0, timeout=1, allowed_updates=Update.ALL_TYPES)
-    await app.start()
-    try:
+    async with polling(build_application(settings, migrate=False, run_ticks=False)) as app:
         yield Bot(emulator, app, settings)
-    finally:
-        await app.updater.stop()
-        await app.stop()
-        await app.shutdown()
-        if app.post_shutdown is not None:
-            await app.post_shutdown(app)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from telegram.ext import Application
 
 from bot import ticks
-from bot.app import build_application, services_of
+from bot.app import build_application, polling, services_of
 from bot.settings import Settings
 from jobs.digest import (
     DigestPolicy,
@@ -271,21 +271,10 @@ async def running_bot(db_url: str, ptb_timedelta: None) -> AsyncIterator[tuple[B
             telegram_api_url=emu.url,
             database_url=db_url,
         )
-        app = build_application(settings, migrate=False, run_ticks=False)
-        await app.initialize()
-        assert app.post_init is not None and app.updater is not None and app.job_queue is not None
-        await app.post_init(app)
-        await app.updater.start_polling(poll_interval=0.0, timeout=1)
-        await app.start()
-        app.job_queue.run_once(ticks.delivery_job, when=0, data=settings, name="delivery")
-        try:
+        async with polling(build_application(settings, migrate=False, run_ticks=False)) as app:
+            assert app.job_queue is not None
+            app.job_queue.run_once(ticks.delivery_job, when=0, data=settings, name="delivery")
             yield emu, app
-        finally:
-            await app.updater.stop()
-            await app.stop()
-            await app.shutdown()
-            if app.post_shutdown is not None:
-                await app.post_shutdown(app)
 
 
 async def test_digest_command_queues_and_delivers_or_says_nothing_new(
