@@ -28,7 +28,7 @@ def digest_policy(settings: Settings) -> DigestPolicy:
 
 
 def send_limits(settings: Settings, speedup: float = 1.0) -> SendLimits:
-    return SendLimits(per_second=settings.send_rate_per_second).scaled(speedup)
+    return settings.send_limits().scaled(speedup)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

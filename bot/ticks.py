@@ -88,8 +88,7 @@ async def digest_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def delivery_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Runs the delivery loop until the Application stops; a fresh ``telegram.Bot`` per start."""
-    from bot.app import services_of
-    from bot.digest_cli import send_limits
+    from bot.app import budget_of, services_of
 
     application = context.application
     settings: Settings = context.job.data  # type: ignore[union-attr,assignment]
@@ -99,7 +98,8 @@ async def delivery_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     state.running = True
     try:
         bot = make_bot(settings.require_token(), settings.bot_api_base_url)
-        deliverer = Deliverer(services_of(application).db, bot, limits=send_limits(settings))
+        # The handlers' budget: a digest page to a reader waits for their reply, never races it.
+        deliverer = Deliverer(services_of(application).db, bot, budget=budget_of(application))
         state.deliverer = deliverer
         if state.woken_early:  # pages queued before the loop was up
             state.woken_early = False
