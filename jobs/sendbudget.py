@@ -8,9 +8,9 @@ message a second. So there is one budget, and two ways into it:
   python-telegram-bot as the Application's rate limiter), at ``INTERACTIVE`` priority;
 * the outbox's ``Deliverer`` books digest pages at ``BULK`` priority.
 
-The overall rate is a pacer that hands out evenly spaced slots (one every ``1 / per_second`` seconds, no
-bursts: Telegram counts arrivals, and network jitter bunches a burst further), to the waiting
-``INTERACTIVE`` caller first. A reader who pressed /start waits for at most the replies queued before
+The overall rate is a pacer that hands out evenly spaced slots (one every ``1 / per_second`` seconds, at
+most two back to back: Telegram counts arrivals, and network jitter bunches a burst further), to the
+waiting ``INTERACTIVE`` caller first. A reader who pressed /start waits for at most the replies queued before
 theirs; digest pages, which nobody is watching arrive, wait for a gap. Each chat also has a clock: when
 its last messages were answered (one a second in a private chat, ``group_per_minute`` in a group or
 channel, spaced by ``group_gap``) and any flood wait Telegram imposed on it. A chat has at most one send
@@ -149,7 +149,10 @@ class SendBudget:
             self._kick.set()
 
     def _take(self, now: float, priority: int) -> None:
-        self._next = max(self._next, now) + self._interval
+        # Keep to the grid when a slot is taken a little late (the event loop woke late, the caller was
+        # busy): up to one interval of lateness is made up by the next slot, instead of every late
+        # wake-up pushing the whole schedule back. Any one second then holds at most ``per_second`` + 1.
+        self._next = max(self._next, now - self._interval) + self._interval
         self.granted[priority] += 1
 
     def _ensure_dispatcher(self) -> None:
