@@ -176,6 +176,8 @@ async def test_every_stored_article_has_topics_summary_and_story(
         assert row.story_id is not None and row.minhash
         assert set(row.topics.split()) & builtin, row.title
         assert row.digest_summary and len(row.digest_summary) <= 300
+        # a sentence end or a whole word with «…», never a description's cut-off tail
+        assert re.search(r"(?:(?<![.…])\.|[!?؟؛])[\"'»”)]*$|\w…$", row.digest_summary), row.digest_summary
         assert row.search_text.startswith(" ") and len(row.search_text) > 2
 
 
