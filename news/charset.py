@@ -23,7 +23,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Final
 
-# In this order on a tie (a document with no Arabic at all): windows-1252 first, as feedparser would.
+# Candidates besides the declared charsets; on a tie the earlier one wins (windows-1252 before
+# windows-1256: a document with no Arabic at all is more likely Western, as feedparser assumes).
 FALLBACKS: Final = ("utf-8", "windows-1252", "windows-1256")
 SAMPLE_BYTES: Final = 64 * 1024
 """Only this much of the body is scored: a feed's charset does not change halfway through."""
@@ -95,8 +96,9 @@ def content_charset(body: bytes, declared: list[str]) -> str | None:
     None when nothing is declared or when the strongest claim names a charset Python knows and the
     bytes decode in it without error. Otherwise every candidate (the other declared charsets, UTF-8,
     windows-1252, windows-1256) decodes a sample with errors replaced, and the one whose text has the
-    largest Arabic-prose share wins; ties go to the earlier candidate. The winner may still not decode every
-    byte (a UTF-8 feed with one stray byte): callers decode with ``errors="replace"``.
+    largest Arabic-prose share wins; on a tie (no Arabic at all) one that reads every byte, then the
+    earlier candidate. The winner may still not decode every byte (a UTF-8 feed with one stray byte):
+    callers decode with ``errors="replace"``.
     """
     if not declared:
         return None
@@ -109,7 +111,10 @@ def content_charset(body: bytes, declared: list[str]) -> str | None:
         candidates.remove(first_claim)
         candidates.append(first_claim)  # it already failed: it wins only when nothing does better
     sample = body[:SAMPLE_BYTES]
-    return max(
-        candidates,
-        key=lambda codec: (arabic_share(sample.decode(codec, "replace")), -candidates.index(codec)),
-    )
+
+    def score(codec: str) -> tuple[float, bool, int]:
+        text = sample.decode(codec, "replace")
+        # a multi-byte character cut by the sample's end is not the charset's fault
+        return arabic_share(text), "\ufffd" not in text[:-4], -candidates.index(codec)
+
+    return max(candidates, key=score)

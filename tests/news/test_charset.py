@@ -72,3 +72,8 @@ def test_arabic_share_ranks_the_right_reading_above_each_kind_of_mojibake() -> N
     for wrong in (as_latin, utf8_as_1256, cp1256_as_utf8):
         assert arabic_share(wrong) < right - 0.3, wrong[:40]
     assert arabic_share("ASCII only") == 0.0
+
+
+def test_without_arabic_a_charset_that_reads_every_byte_wins_the_tie() -> None:
+    body = "Le café de l'été".encode("cp1252")
+    assert content_charset(body, ["us-ascii"]) == "cp1252"  # UTF-8 would leave replacement characters
