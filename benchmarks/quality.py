@@ -2,7 +2,7 @@
 
 Usage: .venv/bin/python -m benchmarks.quality [--quick]
 Each section is its own script too (benchmarks/quality_topics.py, quality_clusters.py, cluster_scale.py,
-quality_summary.py); this runs them in turn with their defaults, reading ../shared/data.
+quality_summary.py, summary_endings.py); this runs them in turn with their defaults, reading ../shared/data.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from benchmarks import cluster_scale, quality_clusters, quality_summary, quality_topics
+from benchmarks import cluster_scale, quality_clusters, quality_summary, quality_topics, summary_endings
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -21,6 +21,7 @@ def main(argv: list[str] | None = None) -> None:
         ("topic classifier", lambda: quality_topics.main([])),
         ("story clustering", lambda: quality_clusters.main([])),
         ("summaries", lambda: quality_summary.main([])),
+        ("summary endings", lambda: summary_endings.main([])),
     ]
     if not args.quick:
         sections.append(("clustering at scale", lambda: cluster_scale.main([])))
