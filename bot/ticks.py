@@ -8,13 +8,14 @@ APScheduler runs at most one instance of a job at a time, so a slow pass is skip
   is woken (``wake_delivery``: the digest tick, ``/digest``) and on its own poll; it ends when the
   Application stops, after the pages in flight are answered.
 * ``delivery-watch`` (every 15 s): wakes the loop (a retry may have fallen due) and restarts it if it died.
+* ``updates-prune`` (hourly): forgets handled updates older than a day (Telegram resends none that old).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from telegram.ext import Application, ContextTypes
 
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 DELIVERY_KEY = "nashra.delivery"
 DIGEST_INTERVAL = 30.0
 DELIVERY_WATCH_INTERVAL = 15.0
+UPDATES_KEPT = timedelta(days=1)
 
 
 @dataclass(slots=True)
@@ -114,6 +116,16 @@ async def delivery_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         state.deliverer = None
 
 
+async def prune_updates_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    from bot.app import services_of
+    from storage import updates as inbox
+
+    async with services_of(context.application).db.engine.begin() as conn:
+        pruned = await inbox.prune(conn, done_before=datetime.now(UTC) - UPDATES_KEPT)
+    if pruned:
+        log.info("updates: forgot %d handled update(s) older than a day", pruned)
+
+
 async def delivery_watch(context: ContextTypes.DEFAULT_TYPE) -> None:
     state = delivery_loop_of(context.application)
     if state.running:
@@ -134,6 +146,7 @@ def register(application: Application, settings: Settings, *, enabled: bool = Tr
     jq.run_repeating(ingest_tick, interval=60, first=2, name="ingest")
     jq.run_repeating(digest_tick, interval=DIGEST_INTERVAL, first=5, name="digest", data=settings)
     jq.run_once(delivery_job, when=1, name="delivery", data=settings)
+    jq.run_repeating(prune_updates_tick, interval=3600, first=60, name="updates-prune")
     jq.run_repeating(
         delivery_watch,
         interval=DELIVERY_WATCH_INTERVAL,

@@ -347,7 +347,13 @@ def test_ticks_can_be_registered_or_left_out() -> None:
     settings = Settings(_env_file=None, telegram_bot_token=SecretStr(DEFAULT_TOKEN))  # type: ignore[call-arg]
     with_ticks = build_application(settings, migrate=False)
     assert with_ticks.job_queue is not None
-    assert {j.name for j in with_ticks.job_queue.jobs()} == {"ingest", "digest", "delivery", "delivery-watch"}
+    assert {j.name for j in with_ticks.job_queue.jobs()} == {
+        "ingest",
+        "digest",
+        "delivery",
+        "delivery-watch",
+        "updates-prune",
+    }
     without = build_application(settings, migrate=False, run_ticks=False)
     assert without.job_queue is not None and without.job_queue.jobs() == ()
     app = build_application(settings, migrate=False, run_ticks=False)
