@@ -92,10 +92,28 @@ async def test_next_digest_sends_only_what_is_new(db: Database) -> None:
     assert await count_rows(db, "sent_stories") == 2
 
 
+# Twelve unrelated stories: the digest's day pass merges stories that tell one event, so a test that
+# needs twelve entries gives them twelve different subjects.
+HEADLINES = (
+    "البرلمان يقر موازنة العام المقبل",
+    "منتخب المغرب يفوز على سلوفاكيا وديا",
+    "زلزال بقوة خمس درجات يهز شرق اليابان",
+    "أسعار النفط تتجاوز ثمانين دولارا للبرميل",
+    "افتتاح مهرجان كان السينمائي بفيلم إسباني",
+    "شركة أبل تكشف ميزة جديدة لهواتفها",
+    "الأمم المتحدة تطلق حملة تلقيح ضد الكوليرا",
+    "إغلاق مطار هيثرو بسبب العاصفة الثلجية",
+    "بيع لوحة نادرة في مزاد بباريس",
+    "دراسة تربط الحر بتراجع نتائج الامتحانات",
+    "الشرطة تفكك شبكة لتهريب المهاجرين",
+    "وكالة الفضاء ترسل مسبارا جديدا إلى المريخ",
+)
+
+
 async def test_double_tick_queues_one_set_of_pages(db: Database) -> None:
     policy = DigestPolicy(limit_per_topic=30)
-    for i in range(12):
-        await add_story(db, f"خبر رقم {i}", summary="تفاصيل " * 60, at=SLOT - timedelta(minutes=10 + i))
+    for i, headline in enumerate(HEADLINES):
+        await add_story(db, headline, summary=f"{headline}. " * 12, at=SLOT - timedelta(minutes=10 + i))
     for tid in (1, 2, 3):
         await add_chat(db, tid, next_at=SLOT, now=SLOT - timedelta(days=1))
 
