@@ -14,7 +14,8 @@ again, in two steps:
    words counted ``TITLE_WEIGHT`` times, each weighed by its inverse document frequency over the day (a
    shared name counts, a shared «قال» hardly). Entries that share at least ``min_shared`` words, whose
    cosine reaches ``threshold``, that lie within ``max_gap`` of each other and show no conflict as above
-   become one, best pairs first. (Two bare two-word titles that share one word are not one story.)
+   become one, best pairs first; one of the shared words must be distinctive (in under 1 % of
+   articles), so two short titles made only of common words («خبر من العاصمة اليوم») never match.
 
 Words are compared through a **consonant skeleton** of their stem: long vowels and hamza seats dropped,
 «غ گ چ» folded into «ج», «ڤ» into «ف», «پ» into «ب», so that transliterated names spelled two ways
@@ -45,7 +46,6 @@ from pathlib import Path
 from typing import Final
 
 from news.arabic import normalize, stem, tokenize
-from news.digest import rank_key
 from news.models import DigestStory, StoryArticle, StorySource
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -53,6 +53,9 @@ PRIOR_RESOURCE: Final = "daypass_prior.json"
 PRIOR_PATH: Final = Path(__file__).resolve().parent / "data" / PRIOR_RESOURCE
 LEAD_WORDS: Final = 40  # lead words read per article: where outlets state the event
 TITLE_WEIGHT: Final = 2.0
+# Merged entries must share a distinctive word: one found in under 1 % of articles (a name, a place, a
+# rare noun). Cosine alone is scale-free: two short titles made of common words would match.
+RARE_SHARE: Final = 0.01
 # Title keys shared by more entries than this are too common to propose candidates (they still count in
 # the cosine); keeps the pass near-linear on a busy day.
 MAX_POSTING: Final = 200
@@ -139,7 +142,9 @@ class Member:
 def skeleton(token: str) -> str:
     """The consonant skeleton of a normalized token's stem; short or non-Arabic stems stay as they are.
 
-    Stems under four letters keep their vowels: «قال» and «قيل» must not become one key.
+    Stems under four letters keep their vowels: «قال» and «قيل» must not become one key. (So «بوتين»,
+    whose «ين» the stemmer takes for a plural ending, gives «بوت» and misses «بوتن»: reading such
+    words whole was tried and merged more unrelated entries on the dev days than it joined.)
     """
     base = stem(token)
     if len(base) < 4 or not _ARABIC_LETTER.match(base):
@@ -223,6 +228,7 @@ class _Idf:
             n += 1
         self._df, self._prior, self._n = df, prior_df, n + prior_docs
         self._memo: dict[str, float] = {}
+        self.rare = math.log((1 + self._n) / (1 + RARE_SHARE * self._n)) + 1.0
 
     def __call__(self, key: str) -> float:
         value = self._memo.get(key)
@@ -232,16 +238,23 @@ class _Idf:
         return value
 
 
-def _vector(ev: _Evidence, idf: _Idf) -> tuple[dict[str, float], float]:
+_Vector = tuple[dict[str, float], float, frozenset[str]]
+
+
+def _vector(ev: _Evidence, idf: _Idf) -> _Vector:
+    """Weighted words, their norm, and the distinctive ones (in under ``RARE_SHARE`` of articles)."""
     vec = {k: idf(k) for k in ev.lead}
     for k in ev.title:
         vec[k] = TITLE_WEIGHT * idf(k)
-    return vec, math.sqrt(sum(w * w for w in vec.values()))
+    rare = frozenset(k for k in vec if idf(k) >= idf.rare)
+    return vec, math.sqrt(sum(w * w for w in vec.values())), rare
 
 
-def _cosine(a: tuple[dict[str, float], float], b: tuple[dict[str, float], float], min_shared: int) -> float:
-    """Cosine of two weighted word vectors; 0 when they share fewer than ``min_shared`` words."""
-    (va, na), (vb, nb) = a, b
+def _cosine(a: _Vector, b: _Vector, min_shared: int) -> float:
+    """Cosine of two entries' word vectors; 0 unless they share ``min_shared`` words, one distinctive."""
+    (va, na, rare_a), (vb, nb, rare_b) = a, b
+    if rare_a.isdisjoint(rare_b):
+        return 0.0
     if len(va) > len(vb):
         va, vb = vb, va
     shared = [w * vb[k] for k, w in va.items() if k in vb]
@@ -348,7 +361,7 @@ def review_stories(
 
     * A story the pass leaves whole comes back as it was (the same object).
     * Entries merged from several stories come back as the story holding most of the entry's articles
-      (then the one ranked first: more outlets, then newer); the others' outlets join its sources,
+      (then the one with more outlets, then the one told first); the others' outlets join its sources,
       their topics follow its own, and the stories wholly folded in are listed in ``merged_ids``.
     * An article split off a story comes back as an entry of its own, under its story's id (a story id
       is what the digest marks as sent; both parts go out in the same digest as a rule, since they
@@ -360,7 +373,14 @@ def review_stories(
     members: list[Member] = []
     owner: dict[int, DigestStory] = {}
     article: dict[int, StoryArticle] = {}
-    rank = {s.story_id: i for i, s in enumerate(sorted(stories, key=rank_key))}
+    # Among the stories of a merged entry, the one named: most of its articles, then most outlets, then
+    # the first told (the digest shows the earliest telling, as ``choose_representative`` does).
+    rank = {
+        s.story_id: i
+        for i, s in enumerate(
+            sorted(stories, key=lambda s: (-s.source_count, s.published_at or _EPOCH, s.story_id))
+        )
+    }
     for story in stories:
         arts = story.articles or (
             StoryArticle(0, story.source, story.url, story.title, story.summary, story.published_at),
