@@ -27,7 +27,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
@@ -193,12 +193,57 @@ def show_errors(all_entries: list[Entries]) -> None:
                 )
 
 
+def speed(data: Path, sizes: Sequence[int]) -> None:
+    """Time of ``review_stories`` over a digest pool of n stories (corpus articles, one story each, all
+    within one day: the worst case for candidate pairs), beside ranking and indexing the same pool."""
+    from news.digest import StoryIndex
+    from news.models import DigestStory, StoryArticle
+
+    rows: list[dict[str, str]] = []
+    with data.open(encoding="utf-8") as fh:
+        for line in fh:
+            rows.append(json.loads(line))
+            if len(rows) >= max(sizes):
+                break
+    day = datetime(2018, 5, 9, tzinfo=UTC)
+    for n in sizes:
+        stories = []
+        for i, row in enumerate(rows[:n]):
+            at = day + timedelta(seconds=17 * i)
+            art = StoryArticle(i, row["outlet"], row["url"], row["title"], _lead(row), at)
+            stories.append(
+                DigestStory(
+                    i,
+                    row["title"],
+                    row["url"],
+                    _lead(row),
+                    row["outlet"],
+                    at,
+                    (row["category"],),
+                    articles=(art,),
+                )
+            )
+        started = time.perf_counter()
+        out = daypass.review_stories(stories)
+        took = time.perf_counter() - started
+        started = time.perf_counter()
+        StoryIndex(stories)
+        index = time.perf_counter() - started
+        per_story = 1e3 * took / n
+        print(f"day pass over {n:5} stories: {took:6.2f} s ({per_story:.2f} ms a story, {len(out)} entries)")
+        print(f"  ranking and indexing the same pool (for scale): {index:.3f} s")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--splits", nargs="+", default=["dev", "test"])
     ap.add_argument("--errors", action="store_true", help="print every repeat and mixed entry (dev only!)")
+    ap.add_argument("--speed", type=int, nargs="*", help="time the pass over pools of these sizes instead")
     args = ap.parse_args(argv)
+    if args.speed is not None:
+        speed(args.data, args.speed or [1000, 5000])
+        return
     docs, df, n = load(args.data, args.splits)
     print(f"{'split':5} {'step':24} entries repeats   share   merged mixed   share")
     for split in args.splits:

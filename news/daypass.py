@@ -36,6 +36,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -144,12 +145,29 @@ def skeleton(token: str) -> str:
 
     Stems under four letters keep their vowels: «قال» and «قيل» must not become one key. (So «بوتين»,
     whose «ين» the stemmer takes for a plural ending, gives «بوت» and misses «بوتن»: reading such
-    words whole was tried and merged more unrelated entries on the dev days than it joined.)
+    words whole was tried and merged more unrelated entries on the dev days than it joined.) Cached per
+    distinct token, like the stemmer.
     """
+    result: str = _skeletons[token]
+    return result
+
+
+def _skeleton(token: str) -> str:
     base = stem(token)
     if len(base) < 4 or not _ARABIC_LETTER.match(base):
         return base
     return base.translate(_SKELETON) or base
+
+
+class _Memo(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        if len(self) >= 400_000:
+            self.clear()
+        value = self[key] = _skeleton(key)
+        return value
+
+
+_skeletons = _Memo()
 
 
 @dataclass(slots=True)
@@ -302,6 +320,15 @@ def review(
     return shown
 
 
+def _later(i: int, postings: Iterable[list[int]]) -> set[int]:
+    """Entries after ``i`` in the postings short enough to propose candidates."""
+    found: set[int] = set()
+    for posting in postings:
+        if len(posting) <= MAX_POSTING:
+            found.update(posting[bisect_right(posting, i) :])
+    return found
+
+
 def _merge(
     entries: list[list[int]], evidence: Mapping[int, _Evidence], policy: DayPassPolicy, idf: _Idf
 ) -> list[list[int]]:
@@ -313,18 +340,20 @@ def _merge(
             ev.add(evidence[key])
         pooled.append(ev)
     vectors = [_vector(ev, idf) for ev in pooled]
-    postings: dict[str, list[int]] = {}
+    # Candidates share a title word and a distinctive word (the cosine needs both anyway).
+    titles: dict[str, list[int]] = {}
+    rares: dict[str, list[int]] = {}
     for i, ev in enumerate(pooled):
         for k in ev.title:
-            postings.setdefault(k, []).append(i)
+            titles.setdefault(k, []).append(i)
+        for k in vectors[i][2]:
+            rares.setdefault(k, []).append(i)
     pairs: list[tuple[float, int, int]] = []
     for i, ev in enumerate(pooled):
-        candidates: set[int] = set()
-        for k in ev.title:
-            posting = postings[k]
-            if len(posting) <= MAX_POSTING:
-                candidates.update(j for j in posting if j > i)
-        for j in candidates:
+        by_title = _later(i, (titles[k] for k in ev.title))
+        if not by_title:
+            continue
+        for j in by_title & _later(i, (rares[k] for k in vectors[i][2])):
             score = _cosine(vectors[i], vectors[j], policy.min_shared)
             if score >= policy.threshold:
                 pairs.append((score, i, j))
