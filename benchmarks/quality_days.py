@@ -128,7 +128,8 @@ STEPS: list[tuple[str, Callable[[Entries], Entries] | None]] = [
     ("ingestion only", None),
     ("+ split on conflicts", day_pass(daypass.DayPassPolicy(merge=False))),
     ("+ merge, plain stems", day_pass(daypass.DayPassPolicy(skeletons=False))),
-    ("+ merge, skeletons", day_pass(daypass.DayPassPolicy())),
+    ("+ merge, skeletons", day_pass(daypass.DayPassPolicy(latin=False))),
+    ("+ Latin as skeletons", day_pass(daypass.DayPassPolicy())),
 ]
 
 

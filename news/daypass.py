@@ -19,7 +19,8 @@ again, in two steps:
 
 Words are compared through a **consonant skeleton** of their stem: long vowels and hamza seats dropped,
 «غ گ چ» folded into «ج», «ڤ» into «ف», «پ» into «ب», so that transliterated names spelled two ways
-(«تشلسي/تشيلسي», «بوتن/بوتين», «غوغل/جوجل», «ميغان/ميجان») share a key.
+(«تشلسي/تشيلسي», «غوغل/جوجل», «ميغان/ميجان») share a key; a Latin word of four letters or more is
+written as the skeleton of its usual Arabic transliteration («Brexit» meets «بريكسيت»).
 
 What the figures said (``benchmarks/quality_days.py``, ten labeled days of real feeds): the conflicts
 remove mixed entries without creating repeats, the merge removes about a quarter of the repeats at the
@@ -87,7 +88,8 @@ _SCORE: Final = re.compile(r"(?<![\d.,])(\d{1,2})\s*[-–]\s*(\d{1,2})(?![\d.,])
 class DayPassPolicy:
     """How the pass decides; the defaults are the figures' choice (see the module docstring).
 
-    ``split`` and ``merge`` switch the two steps, ``skeletons`` the transliteration folding, so the
+    ``split`` and ``merge`` switch the two steps, ``skeletons`` the transliteration folding and ``latin``
+    the reading of Latin words as Arabic skeletons, so the
     benchmark can show what each lever adds.
     """
 
@@ -97,6 +99,7 @@ class DayPassPolicy:
     split: bool = True
     merge: bool = True
     skeletons: bool = True
+    latin: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold <= 1.0:
@@ -153,10 +156,58 @@ def skeleton(token: str) -> str:
 
 
 def _skeleton(token: str) -> str:
+    if _LATIN_WORD.fullmatch(token):
+        return _latin_skeleton(token)
     base = stem(token)
     if len(base) < 4 or not _ARABIC_LETTER.match(base):
         return base
     return base.translate(_SKELETON) or base
+
+
+_LATIN_WORD: Final = re.compile("[a-z]{4,}")
+_DIGRAPHS: Final = (
+    ("sh", "ش"),
+    ("ch", "تش"),
+    ("th", "ث"),
+    ("kh", "خ"),
+    ("ph", "ف"),
+    ("gh", "ج"),
+    ("ck", "ك"),
+)
+_SOFT_C: Final = re.compile("c(?=[eiy])")
+_LATIN: Final = str.maketrans(
+    {
+        **dict.fromkeys("aeiouwy", None),
+        "b": "ب",
+        "c": "ك",
+        "d": "د",
+        "f": "ف",
+        "g": "ج",
+        "h": "ه",
+        "j": "ج",
+        "k": "ك",
+        "l": "ل",
+        "m": "م",
+        "n": "ن",
+        "p": "ب",
+        "q": "ك",
+        "r": "ر",
+        "s": "س",
+        "t": "ت",
+        "v": "ف",
+        "x": "كس",
+        "z": "ز",
+    }
+)
+
+
+def _latin_skeleton(word: str) -> str:
+    """A Latin name written as the Arabic skeleton of its usual transliteration («brexit» → «بركست»,
+    as «بريكسيت» gives), so a title that keeps the Latin spelling still meets the Arabic one."""
+    word = re.sub(r"(.)\1", r"\1", word)
+    for latin, arabic in _DIGRAPHS:
+        word = word.replace(latin, arabic)
+    return _SOFT_C.sub("س", word).translate(_LATIN)
 
 
 class _Memo(dict[str, str]):
@@ -201,8 +252,12 @@ class _Evidence:
         return max(timedelta(0), max(self.first, other.first) - min(self.last, other.last))
 
 
-def _evidence(title: str, lead: str, at: datetime | None, skeletons: bool) -> _Evidence:
-    key = skeleton if skeletons else stem
+def _arabic_only(token: str) -> str:
+    return stem(token) if _LATIN_WORD.fullmatch(token) else skeleton(token)
+
+
+def _evidence(title: str, lead: str, at: datetime | None, policy: DayPassPolicy) -> _Evidence:
+    key = (skeleton if policy.latin else _arabic_only) if policy.skeletons else stem
     title_tokens = tokenize(title)
     lead_tokens = tokenize(lead)[:LEAD_WORDS]
     ev = _Evidence(first=at, last=at)
@@ -231,7 +286,7 @@ def conflict(a: _Evidence, b: _Evidence) -> bool:
 
 def word_keys(title: str, lead: str) -> set[str]:
     """The word keys one article contributes to document frequencies (to build a ``Prior``)."""
-    ev = _evidence(title, lead, None, True)
+    ev = _evidence(title, lead, None, DayPassPolicy())
     return ev.title | ev.lead
 
 
@@ -292,7 +347,7 @@ def review(
     day's own: ``shipped_prior()`` unless given (``NO_PRIOR`` for none).
     """
     policy = policy or DayPassPolicy()
-    evidence = {m.key: _evidence(m.title, m.lead, m.at, policy.skeletons) for m in members}
+    evidence = {m.key: _evidence(m.title, m.lead, m.at, policy) for m in members}
     order = {m.key: (m.at, m.key) for m in members}
     groups: dict[int, list[Member]] = {}
     for m in members:

@@ -53,6 +53,13 @@ def test_transliterated_spellings_share_a_skeleton(a: str, b: str) -> None:
     assert skeleton(tokenize(a)[0]) == skeleton(tokenize(b)[0])
 
 
+@pytest.mark.parametrize(
+    ("latin", "arabic"), [("Brexit", "بريكسيت"), ("Facebook", "فيسبوك"), ("Google", "غوغل")]
+)
+def test_latin_spellings_meet_their_arabic_transliteration(latin: str, arabic: str) -> None:
+    assert skeleton(tokenize(latin)[0]) == skeleton(tokenize(arabic)[0])
+
+
 def test_short_words_keep_their_vowels() -> None:
     assert skeleton("قال") != skeleton("قيل")
 
