@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     default_delivery_time: str = "07:00"
     digest_catch_up_hours: float = Field(default=6.0, ge=0, le=48)
     send_rate_per_second: float = Field(default=25.0, gt=0, le=30)
+    alert_min_outlets: int = Field(default=3, ge=2, le=20)
+    alert_window_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    alert_urgent_window_minutes: int = Field(default=30, ge=1, le=24 * 60)
     log_level: str = "INFO"
 
     @field_validator("operator_ids", mode="before")
