@@ -123,6 +123,7 @@ async def _two_outlets(bot: Bot) -> None:
                 title=f"خبر من {name}",
                 source=name,
                 published_at=now,
+                topics=("politics",),
             )
             await article_store.insert_articles(s, feed.id, [article], fetched_at=now)
 
@@ -147,6 +148,18 @@ async def test_sources_keyboard_mutes_and_unmutes_and_an_unknown_source_is_named
     by_name = await bot.say(chat, user, "/sources وكالة الشرق")
     assert "عاد المصدر" in by_name.text
     assert (await _settings(bot, chat.id)).muted_sources == frozenset()
+
+
+async def test_muted_outlets_disappear_from_latest_and_search(bot: Bot) -> None:
+    user, chat = await _subscribed(bot)
+    await _two_outlets(bot)
+    before = await bot.say(chat, user, "/latest")
+    assert "خبر من وكالة الشرق" in before.text and "خبر من إذاعة النيل" in before.text
+    await bot.say(chat, user, "/sources وكالة الشرق")
+    latest = await bot.say(chat, user, "/latest")
+    found = await bot.say(chat, user, "/search خبر")
+    for reply in (latest, found):
+        assert "خبر من إذاعة النيل" in reply.text and "وكالة الشرق" not in reply.text, reply.text
 
 
 async def test_group_members_cannot_change_alerts(bot: Bot) -> None:
