@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from jobs.digest import _digits, zone
+from jobs.digest import zone
 from news.alerts import (
     AlertRules,
     Report,
@@ -29,6 +29,7 @@ from news.alerts import (
     render_alert,
     visible_story,
 )
+from news.calendar import Digits
 from news.models import DigestStory
 from storage import alerts as alert_store
 from storage import stories as story_store
@@ -141,7 +142,8 @@ def _fan_out(
             if text is None:
                 shown = visible_story(story, frozenset(muted))
                 assert shown is not None
-                text = rendered[key] = render_alert(shown, lang=chat.language, digits=_digits(chat.digits))
+                digits: Digits = "western" if chat.digits == "western" else "arabic"
+                text = rendered[key] = render_alert(shown, lang=chat.language, digits=digits)
             rows.append((chat.id, story.story_id, text))
             left[chat.id] -= 1
             run.chats.append(chat.telegram_id)

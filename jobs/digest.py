@@ -406,7 +406,7 @@ async def build_digests(
         pks = [c.id for c in chats]
         keyword = await chat_store.keyword_topics_for(s, pks)
         sent = await outbox.sent_story_ids(s, pks, [st.story_id for st in stories])
-        alerted = await alert_store.alerted_stories(s, pks, [st.story_id for st in stories])
+        alerted = await alert_store.alerted_stories(s, pks, now - policy.window - timedelta(days=1))
     every_keyword_topic = [t for topics in keyword.values() for t in topics]
     builder = DigestBuilder(stories, now=now, policy=policy, keyword_topics=every_keyword_topic)
     out: list[ChatDigest] = []

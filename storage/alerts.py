@@ -129,23 +129,21 @@ async def queue_alerts(session: AsyncSession, rows: Sequence[tuple[int, int, str
 
 
 async def alerted_stories(
-    session: AsyncSession, chat_pks: Sequence[int], story_ids: Sequence[int]
+    session: AsyncSession, chat_pks: Sequence[int], since: datetime
 ) -> dict[int, set[int]]:
-    """``chat pk → ids of these stories it got an alert about`` (the digest marks them «سبق التنبيه»)."""
-    if not chat_pks or not story_ids:
-        return {}
-    keys = [alert_key(i) for i in story_ids]
+    """``chat pk → ids of stories it got an alert about`` since ``since`` (the digest marks them
+    «سبق التنبيه»). A chat has at most twenty alerts a day, so this reads few rows however many
+    stories the digest considers."""
     out: dict[int, set[int]] = defaultdict(set)
     for start in range(0, len(chat_pks), 500):
-        for k_start in range(0, len(keys), 500):
-            rows = await session.execute(
-                select(Delivery.chat_id, Delivery.digest_key).where(
-                    Delivery.chat_id.in_(chat_pks[start : start + 500]),
-                    Delivery.digest_key.in_(keys[k_start : k_start + 500]),
-                    Delivery.kind == ALERT,
-                    Delivery.status.in_(("pending", "sending", "sent")),
-                )
+        rows = await session.execute(
+            select(Delivery.chat_id, Delivery.digest_key).where(
+                Delivery.chat_id.in_(chat_pks[start : start + 500]),
+                Delivery.kind == ALERT,
+                Delivery.created_at >= since,
+                Delivery.status.in_(("pending", "sending", "sent")),
             )
-            for pk, key in rows:
-                out[int(pk)].add(int(key.removeprefix(ALERT_PREFIX)))
+        )
+        for pk, key in rows:
+            out[int(pk)].add(int(key.removeprefix(ALERT_PREFIX)))
     return dict(out)

@@ -230,6 +230,8 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("chat_id", "digest_key", "page", name="uq_deliveries_chat_digest_page"),
         Index("ix_deliveries_status_not_before", "status", "not_before"),
+        # Daily alert caps read a chat's recent alerts without scanning every digest page ever sent.
+        Index("ix_deliveries_kind_created_at", "kind", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -45,10 +45,12 @@ def upgrade() -> None:
         batch.create_index(batch.f("ix_stories_breaking_at"), ["breaking_at"], unique=False)
     with op.batch_alter_table("deliveries") as batch:
         batch.add_column(sa.Column("kind", sa.String(length=16), nullable=False, server_default="digest"))
+        batch.create_index("ix_deliveries_kind_created_at", ["kind", "created_at"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("deliveries") as batch:
+        batch.drop_index("ix_deliveries_kind_created_at")
         batch.drop_column("kind")
     with op.batch_alter_table("stories") as batch:
         batch.drop_index(batch.f("ix_stories_breaking_at"))
