@@ -130,7 +130,10 @@ async def run(args: argparse.Namespace, url: str, emu_url: str, token: str) -> N
         f"third outlet ingested in {ingested - started:.2f} s; alert pass queued {alerts.queued} alerts "
         f"in {queued - ingested:.2f} s (story broke: {bool(alerts.breaking)})"
     )
-    print(f"sent {stats.sent}; 429s from the enforcer: {state['rate_limit_hits']}; ", end="")
+    refused = Counter(
+        "group" if int(c["chat_id"]) < 0 else "private" for c in calls if c.get("error_code") == 429
+    )
+    print(f"sent {stats.sent}; 429s from the enforcer: {state['rate_limit_hits']} {dict(refused)}; ", end="")
     print(f"duplicates: {sum(n - 1 for n in per_chat.values())}; missing: {len(wanted) - len(per_chat)}")
     print(f"{'':28}{'p50':>10}{'p95':>10}{'last':>10}")
     print(

@@ -112,13 +112,17 @@ async def length_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 # --- sources ------------------------------------------------------------------------------------------
 
 
+MAX_BUTTONS = 100
+"""Telegram's limit on inline buttons in one message; further outlets are toggled by name."""
+
+
 def source_buttons(target: int, found: Outlets) -> InlineKeyboardMarkup:
     buttons = [
         InlineKeyboardButton(
             f"{'🔇' if found.muted(name) else '✅'} {name[:40]}",
             callback_data=f"{SOURCE}|{target}|{outlet_token(name)}",
         )
-        for name in found.names
+        for name in found.names[:MAX_BUTTONS]
     ]
     return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
