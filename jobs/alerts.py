@@ -5,8 +5,9 @@ written to the outbox in one transaction with the story's ``breaking_at`` mark, 
 commit leaves no trace and the next pass tries again, and two passes never queue it twice. The delivery
 worker then sends them like digest pages: same limits, same retries, same crash safety.
 
-A chat gets the alert when it turned alerts on, follows one of the story's topics, has not muted every
-outlet that told it, is not in its quiet hours and is under its daily cap (counted in its local day).
+A chat gets the alert when it turned alerts on, follows one of the story's topics (built-in, or one of
+its keyword topics matching the title and summary), has not muted every outlet that told it, is not in
+its quiet hours and is under its daily cap (counted in its local day).
 A chat that is skipped (quiet, capped) is not asked again for that story: its next digest carries it.
 Nothing here sends or reads the clock.
 """
@@ -14,7 +15,7 @@ Nothing here sends or reads the clock.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -30,8 +31,10 @@ from news.alerts import (
     visible_story,
 )
 from news.calendar import Digits
-from news.models import DigestStory
+from news.models import DigestStory, Topic
+from news.topics import ArticleTerms, KeywordMatcher
 from storage import alerts as alert_store
+from storage import chats as chat_store
 from storage import stories as story_store
 from storage.alerts import ArticleReport
 from storage.chats import ChatSettings
@@ -92,11 +95,13 @@ async def run_alerts(db: Database, now: datetime, *, rules: AlertRules | None = 
         stories = await story_store.stories_by_ids(s, sorted(broken))
         chats = await alert_store.alert_chats(s)
         earlier = await alert_store.alert_times(s, now - timedelta(hours=26))
+        keyword = await chat_store.keyword_topics_for(s, [c.id for c in chats])
     # Most outlets first: when a chat's cap runs out, it is the smaller story that waits for the digest.
     stories.sort(key=lambda st: (-st.source_count, st.story_id))
     async with db.session() as s, s.begin():
         claimed = set(await alert_store.claim_breaking(s, [st.story_id for st in stories], now))
-        rows = _fan_out([st for st in stories if st.story_id in claimed], chats, earlier, now, run)
+        broke = [st for st in stories if st.story_id in claimed]
+        rows = _fan_out(broke, chats, earlier, now, run, keyword=keyword)
         await alert_store.queue_alerts(s, rows, now=now)
     run.breaking = sorted(claimed)
     run.queued = len(rows)
@@ -111,8 +116,16 @@ def _fan_out(
     earlier: dict[int, list[datetime]],
     now: datetime,
     run: AlertRun,
+    *,
+    keyword: Mapping[int, Sequence[Topic]] | None = None,
 ) -> list[tuple[int, int, str]]:
-    """``(chat pk, story id, html)`` for every chat that should get each story's alert."""
+    """``(chat pk, story id, html)`` for every chat that should get each story's alert.
+
+    A chat follows a story when one of the story's built-in topics is among the chat's, or when one of
+    the chat's keyword topics matches the story's title and summary (as in the digest).
+    """
+    keyword = keyword or {}
+    matchers: dict[tuple[tuple[str, ...], tuple[str, ...]], KeywordMatcher] = {}
     rows: list[tuple[int, int, str]] = []
     rendered: dict[tuple[int, str, str, frozenset[str]], str] = {}
     left: dict[int, int] = {}
@@ -123,8 +136,11 @@ def _fan_out(
     for story in stories:
         topics = set(story.topics)
         outlets = {story.source, *(o.source for o in story.other_sources)}
+        terms = ArticleTerms.of(story.title, story.summary)
         for chat in chats:
-            if not topics.intersection(chat.topics):
+            if not topics.intersection(chat.topics) and not any(
+                _matcher(matchers, t).matches(terms) for t in keyword.get(chat.id, ())
+            ):
                 continue
             local = now.astimezone(zone(chat.timezone))
             if quiet_now(local.hour * 60 + local.minute, chat.quiet_start, chat.quiet_end):
@@ -148,3 +164,14 @@ def _fan_out(
             left[chat.id] -= 1
             run.chats.append(chat.telegram_id)
     return rows
+
+
+def _matcher(
+    cache: dict[tuple[tuple[str, ...], tuple[str, ...]], KeywordMatcher], topic: Topic
+) -> KeywordMatcher:
+    """One compiled matcher per keyword definition: chats often define the same topic."""
+    key = (tuple(topic.keywords), tuple(topic.excluded))
+    matcher = cache.get(key)
+    if matcher is None:
+        matcher = cache[key] = KeywordMatcher(topic)
+    return matcher

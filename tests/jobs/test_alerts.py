@@ -22,6 +22,7 @@ from jobs.deliver import Deliverer, RetryPolicy, SendLimits, make_bot
 from jobs.digest import DigestPolicy, run_digests
 from jobs.fetcher import Fetcher, FetchPolicy
 from jobs.ingest import Ingestor
+from news.models import Topic
 from news.parse import parse_feed
 from news.topics import BUILTIN_KEYS
 from storage import chats as chat_store
@@ -332,6 +333,25 @@ async def test_muted_outlets_disappear_from_alerts_and_digests(
     assert REPORTS[9].title in got[0] or f"{WORDING[1]}{REPORTS[9].title}" in got[0]
     assert not any(REPORTS[10].title in t for t in got)
     assert emu.sent(all_muted) == []
+
+
+async def test_alerts_follow_keyword_topics_too(
+    db: Database, emu: BotAPIEmulator, newsroom: Newsroom
+) -> None:
+    now = datetime.now(UTC)
+    word = max(REPORTS[14].title.split(), key=len)
+    follower = await reader(db, emu, "متابع", now, quiet=not_quiet(now))
+    stranger = await reader(db, emu, "غريب", now, quiet=not_quiet(now))
+    async with db.session() as s, s.begin():
+        for chat_id, keyword in ((follower, word), (stranger, "بطريق")):
+            chat = await chat_store.update_chat(s, chat_id, topics=())
+            topic = Topic(key=f"kw{chat_id}", name_ar="موضوعي", keywords=(keyword,))
+            await chat_store.save_keyword_topic(s, chat.id, topic, created_by=None, now=now)
+    for outlet in range(3):
+        newsroom.report(outlet, 14, now - timedelta(minutes=30 - 10 * outlet))
+    await newsroom.ingest(now)
+    run = await run_alerts(db, now)
+    assert run.chats == [follower]
 
 
 async def test_ten_readers_get_their_alerts_within_telegrams_flood_limits(
