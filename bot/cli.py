@@ -190,6 +190,14 @@ async def cmd_fetch(settings: Settings, args: argparse.Namespace) -> int:
                 summary = await svc.ingestor.run(_now(), include_all=args.all, on_feed=done, on_start=started)
         else:
             summary = await svc.ingestor.run(_now(), include_all=args.all)
+        # Stories that broke in this pass get their alerts queued here too (the bot's worker sends them):
+        # a later pass would find nothing new and never look at them again.
+        queued = 0
+        if summary.new:
+            from bot.digest_cli import alert_rules
+            from jobs.alerts import run_alerts
+
+            queued = (await run_alerts(svc.db, _now(), rules=alert_rules(settings))).queued
     if args.json:
         print(json.dumps(summary.as_dict(), ensure_ascii=False))
     else:
@@ -199,6 +207,8 @@ async def cmd_fetch(settings: Settings, args: argparse.Namespace) -> int:
         )
         for f in summary.failures:
             print(f"  failed #{f.feed_id} {f.url}: {f.error}")
+        if queued:
+            print(f"breaking-news alerts queued: {queued}")
     return 0
 
 

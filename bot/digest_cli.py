@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from bot.settings import Settings
 from jobs.deliver import Deliverer, RetryPolicy, SendLimits, make_bot
 from jobs.digest import DigestPolicy, preview_digest
+from news.alerts import AlertRules
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,14 @@ log = logging.getLogger(__name__)
 
 def digest_policy(settings: Settings) -> DigestPolicy:
     return DigestPolicy(catch_up=timedelta(hours=settings.digest_catch_up_hours))
+
+
+def alert_rules(settings: Settings) -> AlertRules:
+    return AlertRules(
+        outlets=settings.alert_min_outlets,
+        window=timedelta(minutes=settings.alert_window_minutes),
+        urgent_window=timedelta(minutes=settings.alert_urgent_window_minutes),
+    )
 
 
 def send_limits(settings: Settings, speedup: float = 1.0) -> SendLimits:

@@ -126,6 +126,16 @@ async def stories_since(session: AsyncSession, since: datetime, *, limit: int = 
             select(Story).where(Story.last_seen_at >= since).order_by(Story.last_seen_at.desc()).limit(limit)
         )
     ).all()
+    return await _digest_stories(session, stories)
+
+
+async def stories_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[DigestStory]:
+    """These stories as the digest shows them (an alert shows the same fields), in ``ids`` order."""
+    rows = {s.id: s for s in (await session.scalars(select(Story).where(Story.id.in_(ids)))).all()}
+    return await _digest_stories(session, [rows[i] for i in ids if i in rows])
+
+
+async def _digest_stories(session: AsyncSession, stories: Sequence[Story]) -> list[DigestStory]:
     if not stories:
         return []
     # Only the columns a digest shows: bodies are large, and this runs for every digest tick.
