@@ -59,11 +59,13 @@ class StoryClusterer:
     async def assign(self, session: Session, stored: Sequence[StoredArticle], now: datetime) -> None:
         """Attach each article to a story inside ``session``'s transaction.
 
-        Articles of one batch see each other (each is indexed as soon as it is placed); the database is
-        told in three batched statements plus one insert per new story.
+        Articles of one batch see each other (each is indexed as soon as it is placed). Stories opened by
+        the batch are indexed under provisional negative ids and created in one statement at the end,
+        so the database is told in four batched statements however many articles arrive.
         """
         assignments: list[tuple[int, int, bytes]] = []
         joined: dict[int, list[str]] = defaultdict(list)
+        opened: dict[int, tuple[int, tuple[str, ...]]] = {}  # provisional id -> (first article, topics)
         for item in stored:
             a = item.article
             sig = signature(a.title, a.body or a.summary)
@@ -72,8 +74,15 @@ class StoryClusterer:
                 story_id = match.story_id
                 joined[story_id].extend(a.topics)
             else:
-                story_id = await story_store.create_story(session, item.id, topics=a.topics, at=now)
+                story_id = -(len(opened) + 1)
+                opened[story_id] = (item.id, a.topics)
             assignments.append((item.id, story_id, sig.to_bytes()))
             self._index.add(item.id, story_id, sig, now, source=a.source)
-        await article_store.set_stories(session, assignments)
+        created = await story_store.create_stories(session, list(opened.values()), at=now)
+        real = dict(zip(opened, created, strict=True))
+        for provisional, story_id in real.items():
+            self._index.rename_story(provisional, story_id)
+            if provisional in joined:  # later articles of this batch joined it: recount it too
+                joined[story_id] = joined.pop(provisional)
+        await article_store.set_stories(session, [(a, real.get(s, s), sig) for a, s, sig in assignments])
         await story_store.refresh_stories(session, joined, at=now)

@@ -469,6 +469,21 @@ class StoryIndex:
             if len(bucket) > self.bucket_cap:
                 del bucket[0]
 
+    def rename_story(self, old: int, new: int) -> None:
+        """Give the articles of story ``old`` the id ``new`` (a caller's placeholder becomes the stored id).
+
+        Lets a caller index a batch's new stories under provisional ids and create them all at once.
+        """
+        if old == new or old not in self._members:
+            return
+        if new in self._members:
+            raise ValueError(f"story {new} is already indexed")
+        members = self._members.pop(old)
+        for article_id in members:
+            self._entries[article_id].story_id = new
+        self._members[new] = members
+        self._founders[new] = self._founders.pop(old)
+
     def match(self, sig: StorySignature, at: datetime, *, source: str = "") -> StoryMatch | None:
         """The best story for a new article published at ``at``, or None when nothing is close enough."""
         _require_aware(at)
