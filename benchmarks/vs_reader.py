@@ -70,6 +70,7 @@ r.close()
 class Run:
     wall_s: float
     peak_mb: float
+    cpu_s: float  # user + system: steadier than wall time on a shared machine
     out: str
 
 
@@ -79,9 +80,10 @@ t = time.perf_counter()
 p = subprocess.Popen(sys.argv[1:], stdin=sys.stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 out, err = p.communicate()
 wall = time.perf_counter() - t
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+peak, cpu = usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 sys.stderr.write(err.decode(errors="replace"))
-sys.stdout.write(f"{wall:.4f} {peak:.1f} {p.returncode}\\n" + out.decode())
+sys.stdout.write(f"{wall:.4f} {peak:.1f} {cpu:.4f} {p.returncode}\\n" + out.decode())
 """
 
 
@@ -91,10 +93,10 @@ def measured(cmd: list[str], *, env: dict[str, str] | None = None, stdin: bytes 
         [sys.executable, "-c", _MEASURE, *cmd], input=stdin or b"", capture_output=True, env=env, timeout=300
     )
     head, _, out = proc.stdout.decode().partition("\n")
-    wall, peak, rc = head.split()
+    wall, peak, cpu, rc = head.split()
     if proc.returncode != 0 or rc != "0":
         raise RuntimeError(f"{cmd[0]} failed ({rc}): {proc.stderr.decode(errors='replace')[-2000:]}")
-    return Run(float(wall), float(peak), out)
+    return Run(float(wall), float(peak), float(cpu), out)
 
 
 # --- feeds ------------------------------------------------------------------------------------------
@@ -261,7 +263,7 @@ def main(argv: list[str] | None = None) -> None:
             server.route(path, body=body, content_type=ctype, etag=f'"{n}"')
             for n, (path, body, ctype) in enumerate(feeds)
         ]
-        print(f"{'run':<5}{'tool':<8}{'first pass':>22}{'unchanged re-run':>26}   new")
+        print(f"{'':<13}{'first pass: wall, CPU, peak':>34}{'unchanged re-run':>34}")
         for i in range(args.runs):
             for tool in ("nashra", "reader"):
                 if tool == "nashra":
@@ -271,8 +273,10 @@ def main(argv: list[str] | None = None) -> None:
                 rows[f"{tool} first"].append(first)
                 rows[f"{tool} again"].append(again)
                 print(
-                    f"{i + 1:<5}{tool:<8}{first.wall_s:>9.2f} s {first.peak_mb:>7.0f} MB"
-                    f"{again.wall_s:>13.2f} s {again.peak_mb:>7.0f} MB   {new}"
+                    f"{i + 1:<5}{tool:<8}{first.wall_s:>9.2f} s {first.cpu_s:>6.2f} s"
+                    f" {first.peak_mb:>6.0f} MB{again.wall_s:>12.2f} s {again.cpu_s:>6.2f} s"
+                    f" {again.peak_mb:>6.0f} MB"
+                    f"   {new} new articles"
                 )
 
         def med(key: str, attr: str) -> float:
@@ -281,8 +285,10 @@ def main(argv: list[str] | None = None) -> None:
         print("\nmedians          nashra     reader    ratio (target)")
         for label, key, attr, unit, target in (
             ("first pass wall", "first", "wall_s", "s", "≤ 1.0×"),
+            ("first pass CPU", "first", "cpu_s", "s", ""),
             ("first pass peak", "first", "peak_mb", "MB", "≤ 2.0×"),
             ("re-run wall", "again", "wall_s", "s", "≤ 1.0×"),
+            ("re-run CPU", "again", "cpu_s", "s", ""),
             ("re-run peak", "again", "peak_mb", "MB", ""),
         ):
             n, r = med(f"nashra {key}", attr), med(f"reader {key}", attr)

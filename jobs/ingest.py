@@ -12,21 +12,22 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from jobs.fetcher import Fetcher, FetchResult
 from jobs.stories import StoryClusterer
-from news.article import to_article
-from news.classifier import TopicClassifier
 from news.models import Article, ParsedFeed
-from news.parse import FeedParseError, parse_feed
 from news.schedule import next_check_at
-from news.summary import summarize
-from news.topics import desk_topic, url_sections, with_desk
 from storage import articles as article_store
 from storage import feeds as feed_store
 from storage.db import Database
 from storage.feeds import FeedInfo
+
+# The Arabic pipeline (feedparser, numpy, the topic model's code) is imported where an article is first
+# handled: a pass in which every feed answers 304 never loads it.
+if TYPE_CHECKING:
+    from news.classifier import TopicClassifier
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +83,17 @@ class Enricher:
     """
 
     def __init__(self, classifier: TopicClassifier | None = None, *, summary_budget: int = 300) -> None:
-        self._classifier = classifier or TopicClassifier.load()
+        if classifier is None:
+            from news.classifier import TopicClassifier
+
+            classifier = TopicClassifier.load()
+        self._classifier = classifier
         self._budget = summary_budget
 
     def __call__(self, article: Article) -> Article:
+        from news.summary import summarize
+        from news.topics import desk_topic, url_sections, with_desk
+
         prediction = self._classifier.predict(
             article.title, article.summary, article.body, url=article.canonical_url or article.url
         )
@@ -104,6 +112,9 @@ def _source_name(feed: FeedInfo, parsed_title: str) -> str:
 
 
 def _parse_and_clean(feed: FeedInfo, result: FetchResult) -> tuple[ParsedFeed, list[Article]]:
+    from news.article import to_article
+    from news.parse import parse_feed
+
     parsed = parse_feed(result.body, result.headers, result.final_url)
     source = _source_name(feed, parsed.title)
     cleaned = (to_article(e, source=source, feed_url=result.final_url) for e in parsed.entries)
@@ -175,6 +186,8 @@ class Ingestor:
             return await self._failed(feed, now, result.error or "fetch failed", result)
         # Parsing, cleaning and enrichment are pure CPU work: they run in a worker thread so that the
         # bot's handlers, which share this event loop, keep answering during a large ingestion pass.
+        from news.parse import FeedParseError
+
         try:
             parsed, candidates = await asyncio.to_thread(_parse_and_clean, feed, result)
         except FeedParseError as exc:

@@ -217,3 +217,27 @@ def test_commands_on_a_migrated_database_log_nothing_from_alembic(db_url: str, t
         assert done.returncode == 0, done.stderr
         assert "alembic" not in done.stderr, (args, done.stderr)
     assert done.stdout.strip() == " ".join(sorted(script_heads()))
+
+
+def test_an_unchanged_re_run_loads_no_arabic_pipeline(
+    cli_env: Path, db_url: str, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """When every feed answers 304 there is nothing to parse, classify or cluster: a fresh process
+    must not import feedparser or numpy, nor read the story index's window from the database."""
+    for name in ("bbc.xml", "cnn.xml"):
+        assert run(cli_env, "feeds", "add", feed_server.url(f"/feeds/{name}")) == 0
+    assert run(cli_env, "fetch", "--all", "--json") == 0
+    capsys.readouterr()
+    env = {**os.environ, "DATABASE_URL": db_url, "FETCH_ALLOW_PRIVATE_NETWORKS": "true"}
+    code = (
+        "import sys\nfrom bot.cli import main\n"
+        f"main(['--env-file', {str(cli_env)!r}, 'fetch', '--all', '--json'])\n"
+        "heavy = ('numpy', 'feedparser', 'news.cluster', 'news.classifier')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    done = _fresh_python(code, env)
+    assert done.returncode == 0, done.stderr
+    summary, loaded = done.stdout.strip().splitlines()
+    assert json.loads(summary)["feeds_not_modified"] == 2
+    assert json.loads(summary)["new"] == 0
+    assert loaded == "[]"
