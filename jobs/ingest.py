@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -21,6 +21,7 @@ from news.models import Article, ParsedFeed
 from news.schedule import next_check_at
 from storage import articles as article_store
 from storage import feeds as feed_store
+from storage.articles import StoredArticle
 from storage.db import Database
 from storage.feeds import FeedInfo
 
@@ -91,20 +92,24 @@ class Enricher:
         self._budget = summary_budget
 
     def __call__(self, article: Article) -> Article:
+        return self.many([article])[0]
+
+    def many(self, articles: Sequence[Article]) -> list[Article]:
+        """Every article of one feed at once: the classifier's matrix work is done once per outlet."""
         from news.summary import summarize
         from news.topics import desk_topic, url_sections, with_desk
 
-        prediction = self._classifier.predict(
-            article.title, article.summary, article.body, url=article.canonical_url or article.url
+        predictions = self._classifier.predict_many(
+            [(a.title, a.summary, a.body) for a in articles], [a.canonical_url or a.url for a in articles]
         )
-        text = article.body or article.summary
-        return replace(
-            article,
-            topics=with_desk(
-                prediction.topics, desk_topic([*article.categories, *url_sections(article.url)])
-            ),
-            digest_summary=summarize(article.title, text, budget=self._budget),
-        )
+        return [
+            replace(
+                a,
+                topics=with_desk(p.topics, desk_topic([*a.categories, *url_sections(a.url)])),
+                digest_summary=summarize(a.title, a.body or a.summary, budget=self._budget),
+            )
+            for a, p in zip(articles, predictions, strict=True)
+        ]
 
 
 def _source_name(feed: FeedInfo, parsed_title: str) -> str:
@@ -197,10 +202,7 @@ class Ingestor:
                 async with self._db.session() as s, s.begin():
                     stored = await article_store.insert_articles(s, feed.id, candidates, fetched_at=now)
                     # Enrichment costs CPU, so only what is new pays for it.
-                    enrich = self._enrich()
-                    enriched = await asyncio.to_thread(
-                        lambda: [replace(sa, article=enrich(sa.article)) for sa in stored.inserted]
-                    )
+                    enriched = await asyncio.to_thread(self._enrich_all, stored.inserted)
                     await article_store.store_enrichment(s, enriched)
                     await self._clusterer.assign(s, enriched, now)
                     await feed_store.record_fetch_ok(
@@ -220,6 +222,15 @@ class Ingestor:
         return FeedOutcome(
             feed.id, feed.url, "ok", new=len(stored.inserted), duplicates=stored.duplicates + skipped
         )
+
+    def _enrich_all(self, stored: Sequence[StoredArticle]) -> list[StoredArticle]:
+        if not stored:
+            return []
+        enrich = self._enrich()
+        many = enrich.many if isinstance(enrich, Enricher) else lambda batch: [enrich(a) for a in batch]
+        return [
+            replace(sa, article=a) for sa, a in zip(stored, many([sa.article for sa in stored]), strict=True)
+        ]
 
     def _enrich(self) -> Callable[[Article], Article]:
         # Built on first use: loading the classifier is wasted work for passes that find nothing new.
