@@ -7,15 +7,19 @@ included, over the same feeds served from 127.0.0.1.
 
 The feeds are built from ``../shared/data/ant/train.jsonl``: one feed per outlet and section (RSS for
 some outlets, Atom for others), one of them in windows-1256, plus a front-page feed that repeats section
-items with tracking parameters in their links. Per tool and run, the script prints wall time and peak
-memory (``ru_maxrss`` of the child) for a first pass (every article new) and for an unchanged re-run
-(every feed answers 304), then the median ratios. It also times ``nashra classify`` over 3,000
-articles, ``nashra --help`` and ``nashra feeds list`` as whole processes.
+items with tracking parameters in their links. Per tool and run, the script prints wall time, CPU time
+(user + system, steadier than wall time on a shared machine) and peak memory (``ru_maxrss`` of the
+child) for a first pass (every article new) and for an unchanged re-run (every feed answers 304), then
+the median ratios. reader runs ``update_feeds(scheduled=False)``, which fetches every feed as
+``nashra fetch --all`` does (by default it would skip feeds it updated a moment ago). It also times
+``nashra classify`` over 3,000 articles, ``nashra --help`` and ``nashra feeds list`` as whole processes.
+``--stages [CHECKOUT]`` prints instead the CPU time of each step of the Arabic pipeline over the same
+feeds in one process, for this checkout or another one (an older revision, to compare).
 
 reader is installed into a scratch virtual environment (``$TMPDIR/nashra-bench-reader-3.26``) the first
 time; it is not a project dependency.
 
-Usage: .venv/bin/python -m benchmarks.vs_reader [--runs 3] [--data ../shared/data]
+Usage: .venv/bin/python -m benchmarks.vs_reader [--runs 3] [--data ../shared/data] [--stages [CHECKOUT]]
 """
 
 from __future__ import annotations
@@ -244,12 +248,87 @@ def reader_passes(tmp: Path, python: Path, urls: list[str], i: int) -> tuple[Run
     return first, again, int(first.out.strip())
 
 
+_STAGES = """
+import io, json, sys, time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+clock = time.process_time
+t = clock()
+import feedparser
+import jobs.ingest, news.article, news.classifier, news.cluster, news.parse, news.summary, storage.articles
+from news.article import to_article
+from news.classifier import TopicClassifier
+from news.cluster import StoryIndex, signature
+from news.parse import parse_feed
+from news.summary import summarize
+stages = {"imports (the fetch's modules)": clock() - t}
+feeds = json.loads(Path(sys.argv[2]).read_text())
+bodies = [(p, bytes.fromhex(b), c) for p, b, c in feeds]
+def stage(name, fn):
+    t = clock(); out = fn(); stages[name] = clock() - t; return out
+model = stage("topic model load", TopicClassifier.load)
+stage("(reference) feedparser.parse as reader calls it", lambda: [
+    feedparser.parse(io.BytesIO(b), response_headers={"content-type": c}) for _, b, c in bodies])
+parsed = stage("parse_feed (feedparser as Nashra calls it)", lambda: [
+    parse_feed(b, {"content-type": c}, "http://127.0.0.1" + p) for p, b, c in bodies])
+arts = stage("clean: to_article", lambda: [[a for e in f.entries
+    if (a := to_article(e, source=f.title, feed_url="http://127.0.0.1/")) is not None] for f in parsed])
+stage("classify (predict_many per feed)", lambda: [model.predict_many(
+    [(a.title, a.summary, a.body) for a in feed], [a.url for a in feed]) for feed in arts if feed])
+flat = [a for feed in arts for a in feed]
+stage("summarize", lambda: [summarize(a.title, a.body or a.summary, budget=300) for a in flat])
+sigs = stage("story signature", lambda: [signature(a.title, a.body or a.summary) for a in flat])
+def cluster():
+    index, now = StoryIndex(timedelta(hours=48)), datetime(2018, 5, 1, tzinfo=UTC)
+    for i, (a, sig) in enumerate(zip(flat, sigs)):
+        found = index.match(sig, now, source=a.source)
+        index.add(i, found.story_id if found else i, sig, now, source=a.source)
+stage("story match + index", cluster)
+stage("search_text (stems for search)", lambda: [storage.articles.search_text(a) for a in flat])
+print(json.dumps({"articles": len(flat), "stages": stages}))
+"""
+
+
+def stage_profile(feeds: list[tuple[str, bytes, str]], code: Path, tmp: Path) -> dict[str, float]:
+    """CPU seconds of each step of the Arabic pipeline over the same feeds, in one fresh process.
+
+    What a whole ``nashra fetch`` costs beyond their sum is HTTP, SQL, asyncio and interpreter start.
+    ``code`` is the checkout to measure, so the same script profiles an older revision too.
+    """
+    path = tmp / "feeds.json"
+    path.write_text(json.dumps([(p, b.hex(), c) for p, b, c in feeds]))
+    done = subprocess.run(
+        [sys.executable, "-c", _STAGES, str(code), str(path)], capture_output=True, text=True, check=True
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    stages: dict[str, float] = result["stages"]
+    print(f"\nCPU per stage over {result['articles']} articles, in one process (code: {code}):")
+    for name, seconds in stages.items():
+        print(f"  {name:<50}{seconds:6.2f} s")
+    total = sum(v for k, v in stages.items() if not k.startswith("(reference)"))
+    print(f"  {'sum of Nashra stages':<50}{total:6.2f} s")
+    return stages
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--classify", type=int, default=3000, help="articles for the classify run")
+    ap.add_argument(
+        "--stages",
+        nargs="?",
+        const=ROOT,
+        type=Path,
+        metavar="CHECKOUT",
+        help="only print the CPU of each pipeline stage (of this checkout; default: this one)",
+    )
     args = ap.parse_args(argv)
+    if args.stages:
+        with tempfile.TemporaryDirectory() as tmp:
+            stage_profile(build_feeds(args.data), args.stages.resolve(), Path(tmp))
+        return
 
     python = reader_python()
     feeds = build_feeds(args.data)
