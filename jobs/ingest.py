@@ -21,7 +21,6 @@ from news.models import Article, ParsedFeed
 from news.schedule import next_check_at
 from storage import articles as article_store
 from storage import feeds as feed_store
-from storage.articles import StoredArticle
 from storage.db import Database
 from storage.feeds import FeedInfo
 
@@ -200,11 +199,16 @@ class Ingestor:
         async with self._store_lock:
             try:
                 async with self._db.session() as s, s.begin():
-                    stored = await article_store.insert_articles(s, feed.id, candidates, fetched_at=now)
-                    # Enrichment costs CPU, so only what is new pays for it.
-                    enriched = await asyncio.to_thread(self._enrich_all, stored.inserted)
-                    await article_store.store_enrichment(s, enriched)
-                    await self._clusterer.assign(s, enriched, now)
+                    # Enrichment costs CPU, so only what is new pays for it, between the lookup of
+                    # known articles and the INSERT that then writes each row once.
+                    stored = await article_store.insert_articles(
+                        s,
+                        feed.id,
+                        candidates,
+                        fetched_at=now,
+                        prepare=lambda fresh: asyncio.to_thread(self._enrich_all, fresh),
+                    )
+                    await self._clusterer.assign(s, stored.inserted, now)
                     await feed_store.record_fetch_ok(
                         s,
                         feed.id,
@@ -223,14 +227,11 @@ class Ingestor:
             feed.id, feed.url, "ok", new=len(stored.inserted), duplicates=stored.duplicates + skipped
         )
 
-    def _enrich_all(self, stored: Sequence[StoredArticle]) -> list[StoredArticle]:
-        if not stored:
-            return []
+    def _enrich_all(self, articles: list[Article]) -> list[Article]:
         enrich = self._enrich()
-        many = enrich.many if isinstance(enrich, Enricher) else lambda batch: [enrich(a) for a in batch]
-        return [
-            replace(sa, article=a) for sa, a in zip(stored, many([sa.article for sa in stored]), strict=True)
-        ]
+        if isinstance(enrich, Enricher):
+            return enrich.many(articles)
+        return [enrich(a) for a in articles]
 
     def _enrich(self) -> Callable[[Article], Article]:
         # Built on first use: loading the classifier is wasted work for passes that find nothing new.
