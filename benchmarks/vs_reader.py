@@ -19,7 +19,10 @@ feeds in one process, for this checkout or another one (an older revision, to co
 reader is installed into a scratch virtual environment (``$TMPDIR/nashra-bench-reader-3.26``) the first
 time; it is not a project dependency.
 
-Usage: .venv/bin/python -m benchmarks.vs_reader [--runs 3] [--data ../shared/data] [--stages [CHECKOUT]]
+Usage: .venv/bin/python -m benchmarks.vs_reader [--runs 3] [--data ../shared/data] [--checkout DIR]
+       [--stages [CHECKOUT]]
+``--checkout DIR`` runs the ``nashra`` of another source tree (``git archive REV | tar -x -C DIR``)
+through this virtual environment, to put an older revision beside reader the same way.
 """
 
 from __future__ import annotations
@@ -211,9 +214,14 @@ def reader_python() -> Path:
     return python
 
 
+CHECKOUT: Path | None = None  # --checkout: run another revision's code with this venv
+
+
 def nashra_env(db: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "FETCH_", "TELEGRAM_"))}
     env.update(DATABASE_URL=f"sqlite:///{db}", FETCH_ALLOW_PRIVATE_NETWORKS="true", LOG_LEVEL="WARNING")
+    if CHECKOUT is not None:
+        env["PYTHONPATH"] = str(CHECKOUT)
     return env
 
 
@@ -324,7 +332,12 @@ def main(argv: list[str] | None = None) -> None:
         metavar="CHECKOUT",
         help="only print the CPU of each pipeline stage (of this checkout; default: this one)",
     )
+    ap.add_argument(
+        "--checkout", type=Path, help="measure the nashra code of this directory (e.g. an older revision)"
+    )
     args = ap.parse_args(argv)
+    global CHECKOUT
+    CHECKOUT = args.checkout.resolve() if args.checkout else None
     if args.stages:
         with tempfile.TemporaryDirectory() as tmp:
             stage_profile(build_feeds(args.data), args.stages.resolve(), Path(tmp))
