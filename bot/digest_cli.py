@@ -14,21 +14,28 @@ import logging
 import signal
 import sys
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from bot.settings import Settings
-from jobs.deliver import Deliverer, RetryPolicy, SendLimits, make_bot
-from jobs.digest import DigestPolicy, preview_digest
-from news.alerts import AlertRules
-from storage.db import Database
+# Imported by each command, not here: registering the commands must not load Telegram or SQLAlchemy
+# for every other `nashra` command.
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from jobs.deliver import SendLimits
+    from jobs.digest import DigestPolicy
+    from news.alerts import AlertRules
 
 log = logging.getLogger(__name__)
 
 
 def digest_policy(settings: Settings) -> DigestPolicy:
+    from jobs.digest import DigestPolicy
+
     return DigestPolicy(catch_up=timedelta(hours=settings.digest_catch_up_hours))
 
 
 def alert_rules(settings: Settings) -> AlertRules:
+    from news.alerts import AlertRules
+
     return AlertRules(
         outlets=settings.alert_min_outlets,
         window=timedelta(minutes=settings.alert_window_minutes),
@@ -59,6 +66,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 async def cmd_digest_preview(settings: Settings, args: argparse.Namespace) -> int:
+    from jobs.digest import preview_digest
+    from storage.db import Database
+
     db = Database(settings.database_url)
     try:
         pages = await preview_digest(db, args.chat, datetime.now(UTC), policy=digest_policy(settings))
@@ -78,6 +88,9 @@ async def cmd_digest_preview(settings: Settings, args: argparse.Namespace) -> in
 
 
 async def cmd_deliver(settings: Settings, args: argparse.Namespace) -> int:
+    from jobs.deliver import Deliverer, RetryPolicy, make_bot
+    from storage.db import Database
+
     speedup = max(args.speedup, 1e-6)
     db = Database(settings.database_url)
     bot = make_bot(settings.require_token(), settings.bot_api_base_url, concurrency=args.concurrency)
