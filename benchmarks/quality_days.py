@@ -136,10 +136,6 @@ STEPS: list[tuple[str, Callable[[Entries], Entries] | None]] = [
     ("+ reply conflicts", day_pass(daypass.DayPassPolicy(**BEFORE))),
     ("+ threshold 0.34", day_pass(daypass.DayPassPolicy())),
 ]
-# Tried, not kept (test mixed 4 -> 6): mean FastText title vectors as added evidence. Runs when
-# scripts/train_daypass_vectors.py has written the vectors (gensim needed to train).
-if (REPO / "news" / "data" / "daypass_vectors.npz").exists():
-    STEPS.append(("+ title vectors 0.93", day_pass(daypass.DayPassPolicy(semantic=daypass.SEMANTIC))))
 
 
 def entry_story(entry: list[Doc]) -> str:

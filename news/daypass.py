@@ -55,12 +55,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Final
 
-import numpy as np
-
 from news.arabic import normalize, stem, tokenize
 from news.models import DigestStory, StoryArticle, StorySource
-from news.wordvectors import Vector, WordVectors
-from news.wordvectors import shipped as shipped_vectors
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 PRIOR_RESOURCE: Final = "daypass_prior.json"
@@ -70,10 +66,6 @@ TITLE_WEIGHT: Final = 2.0
 # Merged entries must share a distinctive word: one found in under 1 % of articles (a name, a place, a
 # rare noun). Cosine alone is scale-free: two short titles made of common words would match.
 RARE_SHARE: Final = 0.01
-# Closeness of meaning as added evidence: entries whose word cosine reaches SEMANTIC_FLOOR (under the
-# threshold) merge when their mean title vectors (news.wordvectors) reach SEMANTIC.
-SEMANTIC: Final = 0.93
-SEMANTIC_FLOOR: Final = 0.15
 # Title keys shared by more entries than this are too common to propose candidates (they still count in
 # the cosine); keeps the pass near-linear on a busy day.
 MAX_POSTING: Final = 200
@@ -144,11 +136,10 @@ _CAPITALS: Final = {
 class DayPassPolicy:
     """How the pass decides; the defaults are the figures' choice (see the module docstring).
 
-    ``semantic`` (None: off) is the title-vector cosine at which entries whose word cosine reaches only
-    ``semantic_floor`` merge. ``split`` and ``merge`` switch the two steps, ``skeletons`` the
-    transliteration folding, ``latin`` the reading of Latin words as Arabic skeletons and ``replies``
-    the reply conflict (a title that answers something beside one that does not, or two parties'
-    replies), so the benchmark can show what each lever adds.
+    ``split`` and ``merge`` switch the two steps, ``skeletons`` the transliteration folding, ``latin``
+    the reading of Latin words as Arabic skeletons and ``replies`` the reply conflict (a title that
+    answers something beside one that does not, or two parties' replies), so the benchmark can show
+    what each lever adds.
     """
 
     threshold: float = 0.34
@@ -159,8 +150,6 @@ class DayPassPolicy:
     skeletons: bool = True
     latin: bool = True
     replies: bool = True
-    semantic: float | None = None
-    semantic_floor: float = SEMANTIC_FLOOR
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold <= 1.0:
@@ -169,10 +158,6 @@ class DayPassPolicy:
             raise ValueError("min_shared must be at least 1")
         if self.max_gap < timedelta(0):
             raise ValueError("max_gap must not be negative")
-        if self.semantic is not None and not -1.0 <= self.semantic <= 1.0:
-            raise ValueError("semantic must be a cosine, in [-1, 1]")
-        if not 0.0 <= self.semantic_floor <= self.threshold:
-            raise ValueError("semantic_floor must be in [0, threshold]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -457,7 +442,6 @@ def review(
     policy: DayPassPolicy | None = None,
     *,
     prior: Prior | None = None,
-    vectors: WordVectors | None = None,
 ) -> list[tuple[int, ...]]:
     """The entries to show, each as its members' keys (earliest first); every key appears exactly once.
 
@@ -488,18 +472,10 @@ def review(
 
     if policy.merge and len(entries) > 1:
         prior = shipped_prior() if prior is None else prior
-        meaning: dict[int, Vector | None] = {}
-        if policy.semantic is not None:
-            vectors = vectors or shipped_vectors()
-            meaning = {m.key: vectors.mean(_meaning_tokens(m.title)) for m in members}
-        entries = _merge(entries, evidence, policy, _Idf(evidence.values(), prior.df, prior.docs), meaning)
+        entries = _merge(entries, evidence, policy, _Idf(evidence.values(), prior.df, prior.docs))
     shown = [tuple(sorted(keys, key=order.__getitem__)) for keys in entries]
     shown.sort(key=lambda keys: order[keys[0]])
     return shown
-
-
-def _close(a: Vector | None, b: Vector | None, at_least: float) -> bool:
-    return a is not None and b is not None and float(a @ b) >= at_least
 
 
 def _later(i: int, postings: Iterable[list[int]]) -> set[int]:
@@ -511,26 +487,8 @@ def _later(i: int, postings: Iterable[list[int]]) -> set[int]:
     return found
 
 
-def _meaning_tokens(title: str) -> list[str]:
-    return [t for t in tokenize(title) if len(t) > 1 and not t.isdigit()]
-
-
-def _entry_meaning(keys: Sequence[int], meaning: Mapping[int, Vector | None]) -> Vector | None:
-    """The unit mean of an entry's title vectors."""
-    found = [v for v in (meaning.get(k) for k in keys) if v is not None]
-    if not found:
-        return None
-    total: Vector = np.sum(found, axis=0, dtype=np.float32)
-    norm = float(np.linalg.norm(total))
-    return total / norm if norm > 0 else None
-
-
 def _merge(
-    entries: list[list[int]],
-    evidence: Mapping[int, _Evidence],
-    policy: DayPassPolicy,
-    idf: _Idf,
-    meaning: Mapping[int, Vector | None],
+    entries: list[list[int]], evidence: Mapping[int, _Evidence], policy: DayPassPolicy, idf: _Idf
 ) -> list[list[int]]:
     """Single-link merging of entries, best pairs first, refusing a union that would hold a conflict."""
     pooled: list[_Evidence] = []
@@ -540,7 +498,6 @@ def _merge(
             ev.add(evidence[key])
         pooled.append(ev)
     vectors = [_vector(ev, idf) for ev in pooled]
-    senses = [_entry_meaning(keys, meaning) for keys in entries] if meaning else []
     # Candidates share a title word and a distinctive word (the cosine needs both anyway).
     titles: dict[str, list[int]] = {}
     rares: dict[str, list[int]] = {}
@@ -556,12 +513,7 @@ def _merge(
             continue
         for j in by_title & _later(i, (rares[k] for k in vectors[i][2])):
             score = _cosine(vectors[i], vectors[j], policy.min_shared)
-            if score >= policy.threshold or (
-                policy.semantic is not None
-                and score >= policy.semantic_floor
-                and score > 0.0
-                and _close(senses[i], senses[j], policy.semantic)
-            ):
+            if score >= policy.threshold:
                 pairs.append((score, i, j))
     pairs.sort(key=lambda p: (-p[0], p[1], p[2]))
 
