@@ -15,7 +15,11 @@ entries, as the digest builder does. Figures per split:
 * mixed — entries of two or more articles holding articles of more than one story, over all entries of
   two or more articles: the entry names a source that tells something else.
 
-    .venv/bin/python -m benchmarks.quality_days [--data ../shared/data/ant/train.jsonl]
+``--pairs`` checks the answer levers and the merge on the labeled **dev** pairs of ``story_pairs.jsonl``
+instead (how often each tells a different-story pair apart, and a same-story one); ``--speed`` times the
+pass.
+
+    .venv/bin/python -m benchmarks.quality_days [--data ../shared/data/ant/train.jsonl] [--pairs] [--errors]
 """
 
 from __future__ import annotations
