@@ -15,7 +15,11 @@ entries, as the digest builder does. Figures per split:
 * mixed — entries of two or more articles holding articles of more than one story, over all entries of
   two or more articles: the entry names a source that tells something else.
 
-    .venv/bin/python -m benchmarks.quality_days [--data ../shared/data/ant/train.jsonl]
+``--pairs`` checks the answer levers and the merge on the labeled **dev** pairs of ``story_pairs.jsonl``
+instead (how often each tells a different-story pair apart, and a same-story one); ``--speed`` times the
+pass.
+
+    .venv/bin/python -m benchmarks.quality_days [--data ../shared/data/ant/train.jsonl] [--pairs] [--errors]
 """
 
 from __future__ import annotations
@@ -125,16 +129,27 @@ def day_pass(policy: daypass.DayPassPolicy) -> Callable[[Entries], Entries]:
 
 # The merge threshold the rows before the reply conflicts were tuned at: below it, replies got folded in.
 BEFORE = {"threshold": 0.4}
+# The levers of the third round, off in the rows before it.
+ROUND2 = {"statements": False, "speakers": False, "fuzzy": False}
 
 # Each lever added in turn, so every step's two shares are printed side by side.
 STEPS: list[tuple[str, Callable[[Entries], Entries] | None]] = [
     ("ingestion only", None),
-    ("+ split on conflicts", day_pass(daypass.DayPassPolicy(merge=False, replies=False))),
-    ("+ merge, plain stems", day_pass(daypass.DayPassPolicy(**BEFORE, skeletons=False, replies=False))),
-    ("+ merge, skeletons", day_pass(daypass.DayPassPolicy(**BEFORE, latin=False, replies=False))),
-    ("+ Latin as skeletons", day_pass(daypass.DayPassPolicy(**BEFORE, replies=False))),
-    ("+ reply conflicts", day_pass(daypass.DayPassPolicy(**BEFORE))),
-    ("+ threshold 0.34", day_pass(daypass.DayPassPolicy())),
+    ("+ split on conflicts", day_pass(daypass.DayPassPolicy(**ROUND2, merge=False, replies=False))),
+    (
+        "+ merge, plain stems",
+        day_pass(daypass.DayPassPolicy(**BEFORE, **ROUND2, skeletons=False, replies=False)),
+    ),
+    ("+ merge, skeletons", day_pass(daypass.DayPassPolicy(**BEFORE, **ROUND2, latin=False, replies=False))),
+    ("+ Latin as skeletons", day_pass(daypass.DayPassPolicy(**BEFORE, **ROUND2, replies=False))),
+    ("+ reply conflicts", day_pass(daypass.DayPassPolicy(**BEFORE, **ROUND2))),
+    ("+ threshold 0.34", day_pass(daypass.DayPassPolicy(**ROUND2))),
+    (
+        "+ one-edit name variants",
+        day_pass(daypass.DayPassPolicy(statements=False, speakers=False)),
+    ),
+    ("+ statement verbs", day_pass(daypass.DayPassPolicy(speakers=False))),
+    ("+ speaker colons", day_pass(daypass.DayPassPolicy())),
 ]
 
 
@@ -240,13 +255,67 @@ def speed(data: Path, sizes: Sequence[int]) -> None:
         print(f"  ranking and indexing the same pool (for scale): {index:.3f} s")
 
 
+def _pair_review(
+    a: tuple[str, str, datetime], b: tuple[str, str, datetime], policy: daypass.DayPassPolicy
+) -> list[tuple[int, ...]]:
+    """The day pass over two one-article entries: one entry back means it merged them."""
+    members = [daypass.Member(0, 0, a[0], a[1], a[2]), daypass.Member(1, 1, b[0], b[1], b[2])]
+    return daypass.review(members, policy)
+
+
+def pairs(data: Path, show: bool) -> None:
+    """How often each answer lever tells apart the labeled **dev** pairs of ``story_pairs.jsonl``: it
+    should fire on different-story pairs (a reply, another party's remarks) and hardly on same-story
+    ones. Test pairs are not read."""
+    from benchmarks.quality_clusters import split_of
+
+    labeled = [json.loads(line) for line in (LABELS / "story_pairs.jsonl").read_text("utf-8").splitlines()]
+    wanted = {p[k] for p in labeled for k in ("a", "b")}
+    rows: dict[str, tuple[str, str, datetime]] = {}
+    with data.open(encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            if row["id"] in wanted and row["id"] not in rows:
+                rows[row["id"]] = (row["title"], _lead(row), parsedate_to_datetime(row["time"]))
+    dev = [
+        p for p in labeled if split_of(min(rows[p["a"]][2], rows[p["b"]][2]).strftime("%Y-%m-%d")) == "dev"
+    ]
+    off = {"statements": False, "speakers": False}
+    levers = [
+        ("replies (round 2)", daypass.DayPassPolicy(**off)),
+        ("+ statement verbs", daypass.DayPassPolicy(speakers=False)),
+        ("+ speaker colons", daypass.DayPassPolicy()),
+    ]
+    same = sum(p["same_story"] for p in dev)
+    print(f"dev pairs: {same} same story, {len(dev) - same} different")
+    for name, policy in [
+        ("merge, round 2", daypass.DayPassPolicy(**ROUND2)),
+        ("+ one-edit variants", daypass.DayPassPolicy(statements=False, speakers=False)),
+        ("+ answer levers", daypass.DayPassPolicy()),
+    ]:
+        joined = [p for p in dev if len(_pair_review(rows[p["a"]], rows[p["b"]], policy)) == 1]
+        hit_same = sum(p["same_story"] for p in joined)
+        print(f"  {name:20} merges {hit_same:3} same-story, {len(joined) - hit_same:3} different pairs")
+    for name, policy in levers:
+        fired = [p for p in dev if daypass.answers_apart(rows[p["a"]][:2], rows[p["b"]][:2], policy)]
+        hit_same = [p for p in fired if p["same_story"]]
+        print(f"  {name:20} fires on {len(fired) - len(hit_same):3} different, {len(hit_same):3} same-story")
+        if show:
+            for p in hit_same:
+                print(f"     same: {rows[p['a']][0]}  |  {rows[p['b']][0]}")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--splits", nargs="+", default=["dev", "test"])
     ap.add_argument("--errors", action="store_true", help="print every repeat and mixed entry (dev only!)")
+    ap.add_argument("--pairs", action="store_true", help="the answer levers on the labeled dev pairs")
     ap.add_argument("--speed", type=int, nargs="*", help="time the pass over pools of these sizes instead")
     args = ap.parse_args(argv)
+    if args.pairs:
+        pairs(args.data, args.errors)
+        return
     if args.speed is not None:
         speed(args.data, args.speed or [1000, 5000])
         return
