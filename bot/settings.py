@@ -7,14 +7,22 @@ project looks at ``os.environ``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class SettingsError(Exception):
     """A missing or malformed setting, phrased as one line naming the setting."""
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:9100`` for IPv6) → (host, port); raises ``ValueError`` with the reason."""
+    host, sep, port = value.strip().rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ValueError("must be HOST:PORT, e.g. 127.0.0.1:9100")
+    return host.strip("[]"), int(port)
 
 
 class Settings(BaseSettings):
@@ -36,8 +44,32 @@ class Settings(BaseSettings):
     default_timezone: str = "Asia/Riyadh"
     default_delivery_time: str = "07:00"
     digest_catch_up_hours: float = Field(default=6.0, ge=0, le=48)
-    send_rate_per_second: float = Field(default=25.0, gt=0, le=30)
+    send_rate_per_second: float = Field(default=25.0, gt=0, le=1000)
+    send_paid_broadcast: bool = False
     log_level: str = "INFO"
+
+    role: Literal["all", "updates", "ingest", "deliver"] = "all"
+    listen: str | None = None
+    """``HOST:PORT`` for ``/healthz`` and ``/metrics``; unset serves nothing."""
+    ingest_lease_seconds: float = Field(default=300.0, ge=10, le=3600)
+    delivery_lease_seconds: float = Field(default=120.0, ge=10, le=3600)
+
+    @model_validator(mode="after")
+    def _paid_rate(self) -> Settings:
+        # Telegram's free limit is about 30 messages a second; beyond it only paid broadcasts go.
+        if self.send_rate_per_second > 30 and not self.send_paid_broadcast:
+            raise ValueError(
+                "SEND_RATE_PER_SECOND: above 30 needs SEND_PAID_BROADCAST=true (Telegram's paid broadcasts)"
+            )
+        return self
+
+    @field_validator("listen")
+    @classmethod
+    def _check_listen(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parse_listen(value)
+        return value.strip()
 
     @field_validator("operator_ids", mode="before")
     @classmethod
@@ -98,5 +130,7 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
         return Settings(_env_file=env_file)  # type: ignore[call-arg]
     except ValidationError as exc:
         err = exc.errors()[0]
-        name = str(err["loc"][0]).upper() if err["loc"] else "settings"
+        if not err["loc"]:  # a check across settings names them itself
+            raise SettingsError(str(err["msg"]).removeprefix("Value error, ")) from None
+        name = str(err["loc"][0]).upper()
         raise SettingsError(f"{name}: {err['msg']}") from None

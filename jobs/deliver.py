@@ -53,6 +53,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
+from jobs import metrics
 from storage import chats as chat_store
 from storage import deliveries as outbox
 from storage.db import Database
@@ -476,16 +477,20 @@ class Deliverer:
     async def _sent(self, row: OutboxRow, message_id: int) -> None:
         following: list[OutboxRow] = []
         async with self._db_gate, self._ledger.transaction() as conn:
-            await outbox.mark_sent(conn, row.id, message_id, now=self._wall())
+            due = await outbox.mark_sent(conn, row.id, message_id, now=self._wall())
             if row.more:
                 following = await outbox.claim_next(conn, row, self._wall())
         self._stats.sent += 1
+        metrics.MESSAGES_SENT.inc()
+        if due is not None and row.page == 0:
+            metrics.DIGEST_LAG.observe(max(0.0, (self._wall() - due).total_seconds()))
         if following:
             self._push(_Lane(following[0]))
 
     async def _flood_wait(self, lane: _Lane, seconds: float) -> None:
         row = lane.row
         self._stats.rate_limited += 1
+        metrics.MESSAGES_RATE_LIMITED.inc()
         now = self._clock()
         until = now + seconds
         clock = self._chats.setdefault(row.chat_pk, _ChatClock())
@@ -529,6 +534,7 @@ class Deliverer:
             cancelled = await outbox.cancel_open(s, row.chat_pk, f"chat deactivated: {reason}")
         self._stats.deactivated += 1
         self._stats.failed += 1
+        metrics.MESSAGES_FAILED.inc()
         self._stats.cancelled += cancelled
         log.info("delivery: chat %d deactivated (%s)", row.telegram_id, reason)
 
@@ -539,6 +545,7 @@ class Deliverer:
             if row.more:
                 following = await outbox.claim_next(conn, row, self._wall())
         self._stats.failed += 1
+        metrics.MESSAGES_FAILED.inc()
         log.warning(
             "delivery: Telegram rejected page %d of %r for chat %d: %s",
             row.page,
@@ -563,6 +570,7 @@ class Deliverer:
                 await outbox.release(conn, row.id, not_before=self._wall() + delay, error=error)
         if give_up:
             self._stats.failed += 1
+            metrics.MESSAGES_FAILED.inc()
         else:
             self._stats.retried += 1
         if following:

@@ -163,6 +163,8 @@ class DigestWrite:
     story_ids: Sequence[int] = ()
     next_at: datetime | None = None
     digest_at: datetime | None = None
+    due_at: datetime | None = None
+    """When the digest was due (the digest-lag metric starts there); ``None``: now, a request."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,8 +218,9 @@ async def write_digests(
         queued = {pk for pk, key in rows if (pk, key) in keys}
     fresh = [w for w in with_pages if w.chat_pk not in queued]
     at = await _driver_value(session, now)
+    due = {w.chat_pk: await _driver_value(session, w.due_at) if w.due_at else at for w in fresh}
     page_rows = [
-        (w.chat_pk, w.digest_key, p.index, p.html, p.disable_preview, PENDING, 0, at, at)
+        (w.chat_pk, w.digest_key, p.index, p.html, p.disable_preview, PENDING, 0, at, at, due[w.chat_pk])
         for w in fresh
         for p in w.pages
     ]
@@ -235,6 +238,7 @@ async def write_digests(
             "attempts",
             "not_before",
             "created_at",
+            "due_at",
         ),
         ("chat_id", "digest_key", "page"),
         page_rows,
@@ -451,12 +455,18 @@ async def claim_next(conn: Executor, done: OutboxRow, now: datetime) -> list[Out
     ]
 
 
-async def mark_sent(conn: Executor, row_id: int, message_id: int | None, *, now: datetime) -> None:
-    await conn.execute(
+async def mark_sent(
+    conn: Executor, row_id: int, message_id: int | None, *, now: datetime
+) -> datetime | None:
+    """Settle a row as sent; returns when its digest was due (``None`` for rows queued without one)."""
+    result = await conn.execute(
         update(_D)
         .where(_D.c.id == row_id)
-        .values(status=SENT, message_id=message_id, sent_at=now, error=None)
+        .values(status=SENT, message_id=message_id, sent_at=now, error=None, claimed_by=None)
+        .returning(_D.c.due_at)
     )
+    due: datetime | None = result.scalar_one_or_none()
+    return due
 
 
 async def mark_failed(conn: Executor, row_id: int, error: str) -> None:

@@ -35,4 +35,4 @@ def test_migrations_build_exactly_the_models_schema(db_url: str) -> None:
         engine.dispose()
     # Only type-level noise is tolerated: the models' UTCDateTime is a DateTime(timezone=True) underneath.
     assert [d for d in diffs if not (isinstance(d, list) and d and d[0][0] == "modify_type")] == []
-    assert current(db_url) == "0002"
+    assert current(db_url) == "0005"
