@@ -8,6 +8,7 @@ the tests that run the bot end to end.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from bot import handlers, ticks
 from bot.runtime import Services, seed_default_feeds, start_services, stop_services
 from bot.settings import Settings
+from jobs import metrics
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +31,23 @@ def services_of(application: Application) -> Services:  # type: ignore[type-arg]
     return cast(Services, application.bot_data[SERVICES_KEY])
 
 
-def build_application(settings: Settings, *, migrate: bool = True, run_ticks: bool = True) -> Application:  # type: ignore[type-arg]
+class TimedApplication(Application):  # type: ignore[type-arg]
+    """PTB's Application, timing each update's handling for the ``nashra_update_handling_seconds`` metric."""
+
+    async def process_update(self, update: object) -> None:
+        started = time.perf_counter()
+        try:
+            await super().process_update(update)
+        finally:
+            metrics.UPDATE_LATENCY.observe(time.perf_counter() - started)
+
+
+def build_application(
+    settings: Settings, *, migrate: bool = True, run_ticks: bool = True, role: str = "all"
+) -> Application:  # type: ignore[type-arg]
     """The bot, ready for ``run_polling``. ``run_ticks=False`` leaves the scheduled ticks out (tests that
-    drive conversations must not have an ingest pass or a digest fire under them)."""
+    drive conversations must not have an ingest pass or a digest fire under them); ``role`` picks which
+    ticks run (``bot.ticks.register``)."""
     token = settings.require_token()
 
     async def post_init(application: Application) -> None:  # type: ignore[type-arg]
@@ -49,6 +65,7 @@ def build_application(settings: Settings, *, migrate: bool = True, run_ticks: bo
 
     application = (
         ApplicationBuilder()
+        .application_class(TimedApplication)
         .token(token)
         .base_url(settings.bot_api_base_url)
         .base_file_url(settings.bot_file_base_url)
@@ -62,7 +79,7 @@ def build_application(settings: Settings, *, migrate: bool = True, run_ticks: bo
     # Commands, buttons and membership changes: one module per command family.
     handlers.register(application, settings)
     # Repeating ticks: the database holds the schedule, so ticks only ask what is due now.
-    ticks.register(application, settings, enabled=run_ticks)
+    ticks.register(application, settings, enabled=run_ticks, role=role)
     # Last: anything a handler did not catch is logged (without the token) and answered politely.
     application.add_error_handler(on_error)
     return application
@@ -98,9 +115,22 @@ async def polling(application: Application) -> AsyncIterator[Application]:  # ty
             await application.post_shutdown(application)
 
 
-def run_bot(settings: Settings) -> None:
-    """``nashra run``: polling until interrupted."""
-    application = build_application(settings)
-    log.info("starting Nashra at %s", datetime.now(UTC).isoformat(timespec="seconds"))
-    # A few retries ride out a network blip at start-up; a wrong URL or token still fails fast.
-    application.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=3)
+def run_bot(settings: Settings, *, speedup: float = 1.0) -> None:
+    """``nashra run``: the process's role (``settings.role``) until SIGINT or SIGTERM."""
+    import asyncio
+    import warnings
+
+    from bot.roles import run_role
+
+    log.info(
+        "starting Nashra (role %s) at %s", settings.role, datetime.now(UTC).isoformat(timespec="seconds")
+    )
+    # Like PTB's run_polling: the process's current event loop, closed at the end.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        loop = asyncio.get_event_loop()
+    try:
+        loop.run_until_complete(run_role(settings, speedup=speedup))
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()

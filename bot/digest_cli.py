@@ -15,6 +15,8 @@ import signal
 import sys
 from datetime import UTC, datetime, timedelta
 
+from telegram import Bot
+
 from bot.settings import Settings
 from jobs.deliver import Deliverer, RetryPolicy, SendLimits, make_bot
 from jobs.digest import DigestPolicy, preview_digest
@@ -31,6 +33,36 @@ def send_limits(settings: Settings, speedup: float = 1.0) -> SendLimits:
     return SendLimits(per_second=settings.send_rate_per_second).scaled(speedup)
 
 
+def build_deliverer(
+    settings: Settings,
+    db: Database,
+    bot: Bot,
+    *,
+    speedup: float = 1.0,
+    concurrency: int = 16,
+    owner: str | None = None,
+) -> Deliverer:
+    """The outbox worker as every role runs it: limits and retries from settings (scaled for the emulator).
+
+    On PostgreSQL several delivery processes may share the outbox, so claims carry a lease
+    (``DELIVERY_LEASE_SECONDS``) and only lapsed ones are taken back; on SQLite there is one process and
+    anything left ``sending`` at start-up is stuck.
+    """
+    speedup = max(speedup, 1e-6)
+    retry = RetryPolicy(base=2.0 / speedup, cap=600.0 / speedup, long_wait=60.0 / speedup)
+    shared = db.dialect == "postgresql"
+    return Deliverer(
+        db,
+        bot,
+        limits=send_limits(settings, speedup),
+        retry=retry,
+        concurrency=concurrency,
+        owner=owner,
+        lease=timedelta(seconds=settings.delivery_lease_seconds / speedup) if shared else None,
+        paid_broadcast=settings.send_paid_broadcast,
+    )
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``digest preview`` and ``deliver`` to the ``nashra`` command line."""
     digest = sub.add_parser("digest", help="daily digests").add_subparsers(
@@ -42,7 +74,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=cmd_digest_preview)
 
     p = sub.add_parser("deliver", help="send queued digest pages (runs until interrupted)")
-    p.add_argument("--once", action="store_true", help="send what is due now, then exit")
+    p.add_argument(
+        "--once",
+        action="store_true",
+        help="send what is due now, then exit (takes back every page left in flight: stop other workers first)",
+    )
     p.add_argument("--concurrency", type=int, default=16, help="sends in flight (default 16)")
     # For the Bot API emulator, whose flood windows can be shrunk: scales every limit and retry delay.
     p.add_argument("--speedup", type=float, default=1.0, help=argparse.SUPPRESS)
@@ -69,13 +105,9 @@ async def cmd_digest_preview(settings: Settings, args: argparse.Namespace) -> in
 
 
 async def cmd_deliver(settings: Settings, args: argparse.Namespace) -> int:
-    speedup = max(args.speedup, 1e-6)
     db = Database(settings.database_url)
     bot = make_bot(settings.require_token(), settings.bot_api_base_url, concurrency=args.concurrency)
-    retry = RetryPolicy(base=2.0 / speedup, cap=600.0 / speedup, long_wait=60.0 / speedup)
-    deliverer = Deliverer(
-        db, bot, limits=send_limits(settings, speedup), retry=retry, concurrency=args.concurrency
-    )
+    deliverer = build_deliverer(settings, db, bot, speedup=args.speedup, concurrency=args.concurrency)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -83,7 +115,8 @@ async def cmd_deliver(settings: Settings, args: argparse.Namespace) -> int:
     try:
         async with bot:
             if args.once:
-                await deliverer.recover()
+                # An operator's flush: whatever is left ``sending`` belongs to no live worker.
+                await deliverer.recover(stale_after=timedelta(0))
                 stats = await deliverer.drain(should_stop=stopping.is_set)
                 print(json.dumps({"delivered": stats.sent, "failed": stats.failed, "retry": stats.retried}))
             else:

@@ -40,7 +40,12 @@ async def start_services(settings: Settings, *, migrate: bool = True) -> Service
         upgrade(settings.database_url)
     db = Database(settings.database_url)
     fetcher = Fetcher(fetch_policy(settings))
-    ingestor = Ingestor(db, fetcher, interval=timedelta(minutes=settings.fetch_interval_minutes))
+    ingestor = Ingestor(
+        db,
+        fetcher,
+        interval=timedelta(minutes=settings.fetch_interval_minutes),
+        lease=timedelta(seconds=settings.ingest_lease_seconds),
+    )
     return Services(settings, db, fetcher, ingestor)
 
 

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     role: Literal["all", "updates", "ingest", "deliver"] = "all"
     listen: str | None = None
     """``HOST:PORT`` for ``/healthz`` and ``/metrics``; unset serves nothing."""
+    ingest_tick_seconds: float = Field(default=60.0, ge=0.2, le=3600)
+    """How often an ``ingest`` worker looks for due feeds (``all`` uses its fixed 60 s tick)."""
     ingest_lease_seconds: float = Field(default=300.0, ge=10, le=3600)
     delivery_lease_seconds: float = Field(default=120.0, ge=10, le=3600)
 

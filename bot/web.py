@@ -76,9 +76,10 @@ class WebServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
-        sockets = site._server.sockets if site._server is not None else ()  # type: ignore[union-attr]
-        if sockets:
-            self.port = int(sockets[0].getsockname()[1])
+        # Port 0 (tests) asks the system for a free port: read back which one it gave.
+        for sock in getattr(site._server, "sockets", None) or ():
+            self.port = int(sock.getsockname()[1])
+            break
         log.info("serving /healthz and /metrics on %s:%d", self.host, self.port)
 
     async def stop(self) -> None:

@@ -68,9 +68,10 @@ class Leadership:
                         gained = False
                     if gained:
                         log.info("lock %s: acquired; this process runs it now", self.name)
-                        self._gauge()
-                        await self._call(self.on_gain)
-                        continue
+                        if await self._call(self.on_gain):
+                            self._gauge()
+                            continue
+                        await self.lock.release()  # could not start the work: let another process try
                     await asyncio.sleep(self.retry)
                     continue
                 await asyncio.sleep(self.check)
@@ -81,11 +82,13 @@ class Leadership:
         finally:
             self.alive = False
 
-    async def _call(self, hook: Hook) -> None:
+    async def _call(self, hook: Hook) -> bool:
         try:
             await hook()
         except Exception:
             log.exception("lock %s: callback failed", self.name)
+            return False
+        return True
 
     def _gauge(self) -> None:
         metrics.LEADER.labels(lock=self.name).set(1 if self.lock.held else 0)

@@ -53,8 +53,9 @@ class Membership:
         self._task: asyncio.Task[None] | None = None
         self.alive = False
 
-    def count(self, role: str | None = None) -> int:
-        return max(1, self._counts.get(role or self.role, 1))
+    def count(self, *roles: str) -> int:
+        """Live workers of ``roles`` (default: this one's) at the last heartbeat; at least 1."""
+        return max(1, sum(self._counts.get(r, 0) for r in roles or (self.role,)))
 
     async def beat(self) -> None:
         now = datetime.now(UTC)
