@@ -57,6 +57,9 @@ def build_deliverer(
         limits=send_limits(settings, speedup),
         retry=retry,
         concurrency=concurrency,
+        # Several workers: claim a few seconds' worth at a time, not 500 heads, so that one worker does
+        # not hoard the queue (and a dead one's claims, which wait out the lease, stay few).
+        claim_batch=max(64, 4 * concurrency) if shared else 500,
         owner=owner,
         lease=timedelta(seconds=settings.delivery_lease_seconds / speedup) if shared else None,
         paid_broadcast=settings.send_paid_broadcast,
