@@ -54,6 +54,7 @@ class Leadership:
         return self.lock.held
 
     def start(self) -> None:
+        self._gauge()  # 0 on standby: the series exists from the start
         self._task = asyncio.create_task(self._run(), name=f"leadership {self.name}")
 
     async def _run(self) -> None:
