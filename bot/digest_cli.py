@@ -20,6 +20,7 @@ from telegram import Bot
 from bot.settings import Settings
 from jobs.deliver import Deliverer, RetryPolicy, SendLimits, make_bot
 from jobs.digest import DigestPolicy, preview_digest
+from jobs.sendbudget import SendBudget
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ def digest_policy(settings: Settings) -> DigestPolicy:
 
 
 def send_limits(settings: Settings, speedup: float = 1.0) -> SendLimits:
-    return SendLimits(per_second=settings.send_rate_per_second).scaled(speedup)
+    return settings.send_limits().scaled(speedup)
 
 
 def build_deliverer(
@@ -41,6 +42,7 @@ def build_deliverer(
     speedup: float = 1.0,
     concurrency: int = 16,
     owner: str | None = None,
+    budget: SendBudget | None = None,
 ) -> Deliverer:
     """The outbox worker as every role runs it: limits and retries from settings (scaled for the emulator).
 
@@ -49,19 +51,21 @@ def build_deliverer(
     anything left ``sending`` at start-up is stuck.
     """
     speedup = max(speedup, 1e-6)
-    retry = RetryPolicy(base=2.0 / speedup, cap=600.0 / speedup, long_wait=60.0 / speedup)
+    clock_speed = speedup * settings.send_speedup  # retries and leases run on the emulator's clock too
+    retry = RetryPolicy(base=2.0 / clock_speed, cap=600.0 / clock_speed, long_wait=60.0 / clock_speed)
     shared = db.dialect == "postgresql"
     return Deliverer(
         db,
         bot,
         limits=send_limits(settings, speedup),
+        budget=budget,
         retry=retry,
         concurrency=concurrency,
         # Several workers: claim a few seconds' worth at a time, not 500 heads, so that one worker does
         # not hoard the queue (and a dead one's claims, which wait out the lease, stay few).
         claim_batch=max(64, 4 * concurrency) if shared else 500,
         owner=owner,
-        lease=timedelta(seconds=settings.delivery_lease_seconds / speedup) if shared else None,
+        lease=timedelta(seconds=settings.delivery_lease_seconds / clock_speed) if shared else None,
         paid_broadcast=settings.send_paid_broadcast,
     )
 
@@ -80,7 +84,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--once",
         action="store_true",
-        help="send what is due now, then exit (takes back every page left in flight: stop other workers first)",
+        help="send what is due now, then exit (takes back pages left in flight: stop other workers first)",
     )
     p.add_argument("--concurrency", type=int, default=16, help="sends in flight (default 16)")
     # For the Bot API emulator, whose flood windows can be shrunk: scales every limit and retry delay.

@@ -23,8 +23,6 @@ import signal
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 
-from telegram import Update
-
 from bot.runtime import Services, services
 from bot.settings import Settings, parse_listen
 from bot.web import Health, WebServer
@@ -79,9 +77,14 @@ async def _periodic(
 
 
 async def _run_application(settings: Settings, stop: asyncio.Event, speedup: float) -> None:
-    """``all`` and ``updates``: the PTB Application, with the poller under the ``poller`` lock."""
+    """``all`` and ``updates``: the PTB Application handling stored updates; the poller under a lock.
+
+    Every such process handles updates from the inbox table (claims with leases share them), but only
+    the holder of the ``poller`` lock calls ``getUpdates``: Telegram allows one consumer per bot.
+    """
     from bot import ticks
-    from bot.app import build_application, services_of
+    from bot.app import ALLOWED_UPDATES, build_application, services_of, start_receiving
+    from jobs.updates import UpdatePoller
 
     application = build_application(settings, role=settings.role)
     await application.initialize()
@@ -90,31 +93,49 @@ async def _run_application(settings: Settings, stop: asyncio.Event, speedup: flo
     svc = services_of(application)
     membership = Membership(svc.db, settings.role)
     application.bot_data[ticks.WORKER_ID_KEY] = membership.id
-    updater = application.updater
-    if updater is None:  # pragma: no cover - built with an updater
-        raise RuntimeError("the application was built without an updater")
+    await membership.start()
+    await application.start()
+    receiving = await start_receiving(application, poll=False)
+    polling: list[asyncio.Task[None]] = []
+    stop_poller = asyncio.Event()
 
     async def start_polling() -> None:
-        # A few retries ride out a network blip; a wrong URL or token still fails fast.
-        await updater.start_polling(
-            poll_interval=0.0, timeout=10, allowed_updates=Update.ALL_TYPES, bootstrap_retries=3
+        poller = UpdatePoller(
+            svc.db,
+            application.bot,
+            allowed_updates=ALLOWED_UPDATES,
+            timeout=settings.poll_timeout_seconds,
+            stored=receiving.inbox.wake,
         )
+        with contextlib.suppress(Exception):
+            # Polling and a webhook exclude each other; going back to polling drops the webhook.
+            await application.bot.delete_webhook()
+        stop_poller.clear()
+        polling.append(asyncio.create_task(poller.run(stop_poller.is_set), name="poller"))
 
     async def stop_polling() -> None:
-        if updater.running:
-            await updater.stop()
+        # Cancelled mid-poll: what that poll fetched was not confirmed, so Telegram sends it again.
+        stop_poller.set()
+        while polling:
+            task = polling.pop()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    def poller_ok() -> bool:
+        return poller.alive and (not poller.held or bool(polling and not polling[-1].done()))
 
     poller = Leadership(svc.db, "poller", on_gain=start_polling, on_lose=stop_polling)
     ticks_lock = Leadership(svc.db, "ticks")
     application.bot_data[ticks.TICKS_LOCK_KEY] = ticks_lock
     health = Health(settings.role)
     health.add("application", lambda: application.running)
-    health.add("poller", lambda: poller.alive and (not poller.held or updater.running))
+    health.add("inbox", lambda: bool(receiving.tasks) and not receiving.tasks[0].done())
+    health.add("poller", poller_ok)
     health.add("ticks", lambda: ticks_lock.alive)
     health.add("heartbeat", lambda: membership.alive)
     if settings.role == "all":
         health.add("delivery", lambda: ticks.delivery_loop_of(application).running)
-    web: WebServer | None = None
 
     async def share() -> None:
         # The delivery loop of ``all`` takes its share of the overall rate, as ``deliver`` workers do.
@@ -122,8 +143,7 @@ async def _run_application(settings: Settings, stop: asyncio.Event, speedup: flo
         if deliverer is not None:
             deliverer.set_rate(deliverer.limits.per_second / membership.count(*SENDING_ROLES))
 
-    await membership.start()
-    await application.start()
+    web: WebServer | None = None
     balancer: asyncio.Task[None] | None = None
     try:
         poller.start()
@@ -141,6 +161,7 @@ async def _run_application(settings: Settings, stop: asyncio.Event, speedup: flo
             await web.stop()
         await poller.stop()
         await ticks_lock.stop()
+        await receiving.stop()
         await membership.stop()
         await application.stop()
         await application.shutdown()

@@ -7,10 +7,13 @@ project looks at ``os.environ``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from jobs.sendbudget import SendLimits
 
 
 class SettingsError(Exception):
@@ -44,8 +47,14 @@ class Settings(BaseSettings):
     default_timezone: str = "Asia/Riyadh"
     default_delivery_time: str = "07:00"
     digest_catch_up_hours: float = Field(default=6.0, ge=0, le=48)
-    send_rate_per_second: float = Field(default=25.0, gt=0, le=1000)
+    send_rate_per_second: float = Field(default=28.0, gt=0, le=1000)
     send_paid_broadcast: bool = False
+    # Seconds a process's claim on a stored update lasts without renewal: how long a dead process's
+    # unfinished updates wait before another process handles them.
+    update_lease_seconds: float = Field(default=30.0, ge=1, le=3600)
+    poll_timeout_seconds: float = Field(default=10.0, ge=0, le=50)
+    # Only for the Bot API emulator, whose flood windows can be shrunk: scales every send limit.
+    send_speedup: float = Field(default=1.0, gt=0, le=1000)
     log_level: str = "INFO"
 
     role: Literal["all", "updates", "ingest", "deliver"] = "all"
@@ -117,6 +126,12 @@ class Settings(BaseSettings):
     @property
     def bot_file_base_url(self) -> str:
         return f"{self.telegram_api_url}/file/bot"
+
+    def send_limits(self) -> SendLimits:
+        """Telegram's limits as this deployment keeps them (``jobs.sendbudget``)."""
+        from jobs.sendbudget import SendLimits
+
+        return SendLimits(per_second=self.send_rate_per_second).scaled(self.send_speedup)
 
     def require_token(self) -> str:
         if self.telegram_bot_token is None or not self.telegram_bot_token.get_secret_value().strip():

@@ -104,7 +104,7 @@ async def digest_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def delivery_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Runs the delivery loop until the Application stops; a fresh ``telegram.Bot`` per start."""
-    from bot.app import services_of
+    from bot.app import budget_of, services_of
     from bot.digest_cli import build_deliverer
 
     application = context.application
@@ -115,8 +115,13 @@ async def delivery_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     state.running = True
     try:
         bot = make_bot(settings.require_token(), settings.bot_api_base_url)
+        # The handlers' budget: a digest page to a reader waits for their reply, never races it.
         deliverer = build_deliverer(
-            settings, services_of(application).db, bot, owner=application.bot_data.get(WORKER_ID_KEY)
+            settings,
+            services_of(application).db,
+            bot,
+            budget=budget_of(application),
+            owner=application.bot_data.get(WORKER_ID_KEY),
         )
         state.deliverer = deliverer
         if state.woken_early:  # pages queued before the loop was up

@@ -1,16 +1,16 @@
 """Drain the outbox into Telegram within its flood limits; nothing dropped, nothing sent twice on purpose.
 
-Why not PTB's ``AIORateLimiter``: it has no per-private-chat limit, and one chat's 429 stalls every send
-of the bot. Here each chat is a *lane* holding the head of its queue, with its own next-allowed time:
+The limits are the process's one ``jobs.sendbudget.SendBudget``, shared with the handlers' replies: each
+page takes a ``BULK`` slot, so a reader waiting for an answer goes before the next page. Each chat is a
+*lane* holding the head of its queue, ready when the budget's clock for that chat says so:
 
-* overall at most ``SendLimits.per_second`` (a GCRA pacer, evenly spaced, so the count in any one
-  second stays under Telegram's ~30 even with network jitter), with at most ``concurrency`` requests
-  in flight;
+* overall at most ``SendLimits.per_second`` (evenly spaced, so the count in any one second stays under
+  Telegram's ~30 even with network jitter), with at most ``concurrency`` requests in flight;
 * at most ``group_per_minute`` per group or channel and one per ``private_interval`` per private chat,
-  measured from when Telegram *answered* the previous message: the server received that one earlier, so
-  its own window can only count fewer messages than ours;
+  measured from when Telegram *answered* the previous message (a reply counts as much as a page): the
+  server received that one earlier, so its own window can only count fewer messages than ours;
 * a ``RetryAfter`` delays only its lane; only when several chats are told to wait at once (Telegram's
-  answer for a flood of the whole bot) does the global pacer pause too.
+  answer for a flood of the whole bot) does the budget pause every send.
 
 Pages of one chat go out in page order because only the head of a chat's queue is ever claimed
 (``storage.deliveries``). Each page is marked ``sent`` with Telegram's ``message_id`` in its own commit
@@ -19,8 +19,8 @@ chat, at most ``concurrency`` in all): the Bot API has no idempotency key, and b
 history to find out whether the lost answer was a success.
 
 The delivery uses its own ``telegram.Bot`` (``make_bot``), not the Application's: the broadcast gets a
-connection pool sized for it, so a long fan-out never queues the bot's replies to users behind it, it
-carries no ``AIORateLimiter`` that would throttle a second time, and the same code runs in the separate
+connection pool sized for it, so a long fan-out never queues the bot's replies to users behind it in a
+connection pool, and the same code runs in the separate
 worker process (``nashra deliver``, ``bot.digest_cli``) where there is no Application. It uses
 ``telegram.Bot`` and ``telegram.error`` only, never ``telegram.ext``.
 """
@@ -34,9 +34,8 @@ import itertools
 import logging
 import time
 import warnings
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from telegram import Bot, LinkPreviewOptions
@@ -54,14 +53,19 @@ from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from jobs import metrics
+from jobs.sendbudget import BULK, SendBudget, SendLimits
 from storage import chats as chat_store
 from storage import deliveries as outbox
 from storage.db import Database
 from storage.deliveries import OutboxRow
 
+__all__ = ["Deliverer", "DeliveryStats", "RetryPolicy", "SendLimits", "make_bot"]
+
 log = logging.getLogger(__name__)
 
 PRIVATE = "private"
+CHAT_BUSY_RECHECK = 0.05
+"""Seconds before a lane whose chat is taken (a reply goes first) is looked at again."""
 _CHAT_GONE = (
     "chat not found",
     "user is deactivated",
@@ -72,40 +76,6 @@ _CHAT_GONE = (
     "need administrator rights",
 )
 """BadRequest texts that mean the chat, not the page, is the problem (Forbidden always is)."""
-
-
-@dataclass(frozen=True, slots=True)
-class SendLimits:
-    """Telegram's flood limits as this sender keeps them, with margins; ``scaled`` shrinks the windows.
-
-    ``burst`` is how many messages may go back to back after a pause: 1, evenly spaced, because Telegram
-    counts arrivals, and jitter between our clock and its own bunches a burst further (measured against
-    the emulator: a burst of 3 at 25/s drew 429s under load, evenly spaced none). ``group_gap`` spaces
-    messages to one group or channel so a multi-page digest does not arrive as a burst.
-    """
-
-    per_second: float = 25.0
-    burst: int = 1
-    group_per_minute: int = 20
-    group_window: float = 60.0
-    group_gap: float = 1.0
-    private_interval: float = 1.0
-
-    def __post_init__(self) -> None:
-        if self.per_second <= 0 or self.burst < 1 or self.group_per_minute < 1:
-            raise ValueError("send limits must allow sending")
-        if min(self.group_window, self.private_interval) <= 0 or self.group_gap < 0:
-            raise ValueError("send windows must be positive")
-
-    def scaled(self, speedup: float) -> SendLimits:
-        """The same limits on a clock running ``speedup`` times faster (emulator tests, benchmarks)."""
-        return replace(
-            self,
-            per_second=self.per_second * speedup,
-            group_window=self.group_window / speedup,
-            group_gap=self.group_gap / speedup,
-            private_interval=self.private_interval / speedup,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,41 +145,11 @@ def chat_is_gone(exc: TelegramError) -> bool:
     return isinstance(exc, BadRequest) and any(t in exc.message.lower() for t in _CHAT_GONE)
 
 
-class GlobalPacer:
-    """GCRA: one send per ``1/rate`` seconds on average, ``burst`` back to back at most.
-
-    ``reserve`` books the next slot and says how long to wait for it, so concurrent callers queue in order
-    without a lock; ``pause_until`` holds everything back after a bot-wide flood wait.
-    """
-
-    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self._interval = 1.0 / rate
-        self._tolerance = self._interval * (burst - 1)
-        self._clock = clock
-        self._tat = clock()
-
-    def reserve(self) -> float:
-        now = self._clock()
-        start = max(now, self._tat - self._tolerance)
-        self._tat = max(self._tat, now) + self._interval
-        return start - now
-
-    def pause_until(self, when: float) -> None:
-        self._tat = max(self._tat, when + self._tolerance)
-
-
-@dataclass(slots=True)
-class _ChatClock:
-    """When this chat's last messages were answered (for its own limit) and any flood wait on it."""
-
-    answered: deque[float] = field(default_factory=deque)
-    blocked_until: float = 0.0
-
-
 @dataclass(slots=True)
 class _Lane:
     row: OutboxRow
     ready_at: float = 0.0
+    released: bool = False
 
 
 class Deliverer:
@@ -225,6 +165,7 @@ class Deliverer:
         bot: Bot,
         *,
         limits: SendLimits | None = None,
+        budget: SendBudget | None = None,
         retry: RetryPolicy | None = None,
         concurrency: int = 16,
         claim_batch: int = 500,
@@ -247,18 +188,20 @@ class Deliverer:
         self.paid_broadcast = paid_broadcast
         self.db = db
         self.bot = bot
-        self.limits = limits or SendLimits()
         self.retry = retry or RetryPolicy()
+        self.budget = budget or SendBudget(
+            limits or SendLimits(),
+            flood_chats=self.retry.flood_chats,
+            flood_window=self.retry.flood_window,
+            clock=clock,
+        )
+        self.limits = self.budget.limits
         self.concurrency = concurrency
         self.reclaim_every = 5.0
         """Seconds between looks for newly due pages while a drain is busy with other chats."""
         self.claim_batch = claim_batch
         self._clock = clock
         self._wall = wall
-        self._pacer_rate = self.limits.per_second
-        self._pacer = GlobalPacer(self.limits.per_second, self.limits.burst, clock)
-        self._chats: dict[int, _ChatClock] = {}
-        self._floods: deque[tuple[float, int]] = deque()
         self._wake = asyncio.Event()
         self._changed = asyncio.Event()
         self._heap: list[tuple[float, int, _Lane]] = []
@@ -277,12 +220,8 @@ class Deliverer:
     # --- public --------------------------------------------------------------------------------------
 
     def set_rate(self, per_second: float) -> None:
-        """This worker's share of the overall rate (several delivery processes split it between them)."""
-        if per_second <= 0:
-            raise ValueError("the send rate must be positive")
-        if abs(per_second - self._pacer_rate) > 1e-9:
-            self._pacer_rate = per_second
-            self._pacer = GlobalPacer(per_second, self.limits.burst, self._clock)
+        """This process's share of the overall rate (several sending processes split it between them)."""
+        self.budget.set_rate(per_second)
 
     def wake(self) -> None:
         """Pages were queued: start draining now, or have a drain in progress look for them."""
@@ -342,10 +281,13 @@ class Deliverer:
                     await self._wait_changed(min(delay, self.reclaim_every))
                     continue
                 _, _, lane = heapq.heappop(self._heap)
-                await self._slots.acquire()  # then the pacer, so a reserved send time is not spent waiting
-                pause = self._pacer.reserve()
-                if pause > 0:
-                    await asyncio.sleep(pause)
+                if not self.budget.claim(lane.row.telegram_id):
+                    # A reply to this reader is out or waiting (it goes first), or one just went.
+                    self._push(lane, not_before=self._clock() + CHAT_BUSY_RECHECK)
+                    continue
+                lane.released = False
+                await self._slots.acquire()  # then the overall slot, so a granted slot is not spent waiting
+                await self.budget.slot(BULK)
                 task = asyncio.create_task(self._send(lane))
                 self._inflight.add(task)
                 task.add_done_callback(self._done)
@@ -423,39 +365,10 @@ class Deliverer:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._changed.wait(), delay)
 
-    def _push(self, lane: _Lane) -> None:
-        clock = self._chats.get(lane.row.chat_pk)
-        lane.ready_at = self._ready_at(lane.row.chat_type, clock) if clock else 0.0
+    def _push(self, lane: _Lane, *, not_before: float = 0.0) -> None:
+        lane.ready_at = max(not_before, self.budget.ready_at(lane.row.telegram_id))
         heapq.heappush(self._heap, (lane.ready_at, next(self._seq), lane))
         self._changed.set()
-
-    def _ready_at(self, chat_type: str, clock: _ChatClock) -> float:
-        limits = self.limits
-        at = clock.blocked_until
-        if not clock.answered:
-            return at
-        if chat_type == PRIVATE:
-            return max(at, clock.answered[-1] + limits.private_interval)
-        at = max(at, clock.answered[-1] + limits.group_gap)
-        if len(clock.answered) >= limits.group_per_minute:
-            at = max(at, clock.answered[-limits.group_per_minute] + limits.group_window)
-        return at
-
-    def _answered(self, row: OutboxRow) -> None:
-        clock = self._chats.setdefault(row.chat_pk, _ChatClock())
-        now = self._clock()
-        clock.answered.append(now)
-        keep = 1 if row.chat_type == PRIVATE else self.limits.group_per_minute
-        while len(clock.answered) > keep:
-            clock.answered.popleft()
-        if len(self._chats) > 50_000:
-            self._forget_idle(now)
-
-    def _forget_idle(self, now: float) -> None:
-        horizon = max(self.limits.group_window, self.limits.private_interval)
-        idle = [pk for pk, c in self._chats.items() if c.answered and c.answered[-1] < now - horizon]
-        for pk in idle:
-            del self._chats[pk]
 
     async def _claim_more(self) -> bool:
         """Claim heads of queues; True when the database had no more to give."""
@@ -490,6 +403,8 @@ class Deliverer:
             await self._attempt(lane)
         finally:
             self._flying.discard(lane.row.id)
+            if not lane.released:
+                self.budget.release(lane.row.telegram_id, answered=False)
             self._slots.release()
 
     async def _attempt(self, lane: _Lane) -> None:
@@ -520,7 +435,8 @@ class Deliverer:
             log.exception("delivery: unexpected error sending row %d", row.id)
             await self._retry_later(row, exc)
         else:
-            self._answered(row)
+            self.budget.release(row.telegram_id, answered=True)
+            lane.released = True
             await self._sent(row, message.message_id)
 
     async def _sent(self, row: OutboxRow, message_id: int) -> None:
@@ -540,20 +456,14 @@ class Deliverer:
         row = lane.row
         self._stats.rate_limited += 1
         metrics.MESSAGES_RATE_LIMITED.inc()
-        now = self._clock()
-        until = now + seconds
-        clock = self._chats.setdefault(row.chat_pk, _ChatClock())
-        clock.blocked_until = max(clock.blocked_until, until)
-        self._floods.append((now, row.chat_pk))
-        while self._floods and self._floods[0][0] < now - self.retry.flood_window:
-            self._floods.popleft()
-        if len({pk for _, pk in self._floods}) >= self.retry.flood_chats:
+        self.budget.release(row.telegram_id, answered=False)
+        lane.released = True
+        if self.budget.flood(row.telegram_id, seconds):
             log.warning(
                 "delivery: flood wait on %d chats at once; pausing all sends %.1f s",
                 self.retry.flood_chats,
                 seconds,
             )
-            self._pacer.pause_until(until)
         if seconds > self.retry.long_wait:
             async with self._db_gate, self._ledger.transaction() as conn:
                 await outbox.release(
@@ -572,7 +482,6 @@ class Deliverer:
         self._stats.migrated += 1
         log.info("delivery: chat %d became supergroup %d", row.telegram_id, new_id)
         if moved:
-            self._chats.pop(row.chat_pk, None)
             self._push(_Lane(replace(row, telegram_id=new_id, chat_type="supergroup")))
         # Otherwise the new id already had its own row; the stale one and its pages are gone with it.
 

@@ -263,3 +263,29 @@ class Worker(Base):
 # Core handles on the tables for hot paths that skip the ORM's unit of work (bulk inserts and updates).
 articles_table = cast(Table, ArticleRow.__table__)
 stories_table = cast(Table, Story.__table__)
+
+
+class StoredUpdate(Base):
+    """An update from Telegram, kept from before Telegram is told it arrived until it has been handled.
+
+    ``update_id`` is the key, so an update delivered twice (a poll repeated after a crash, a webhook
+    retried or sent to two replicas) is stored once. ``owner``/``lease_until`` say which process handles
+    it; a lease that runs out (the process died) lets another take it. ``done_at`` marks it handled; done
+    rows are kept for a day so that a late duplicate is still recognized, then pruned.
+    """
+
+    __tablename__ = "updates"
+    __table_args__ = (Index("ix_updates_done_at_update_id", "done_at", "update_id"),)
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    payload: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+updates_table = cast(Table, StoredUpdate.__table__)

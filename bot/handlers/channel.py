@@ -99,14 +99,14 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         target = int((query.data or "").partition("|")[2])
     except ValueError:
-        await query.answer(t(language, "bad_button"), show_alert=True)
+        await common.answer(update, t(language, "bad_button"), show_alert=True)
         return
     if not await common.may_change(update, context, target):
         return
     await common.set_target(update, context, target)
     chat = await subs.get_chat(common.services(context).db, target)
     await common.edit(update, t(language, "target_set", chat=common.chat_label(chat, language)))
-    await query.answer()
+    await common.answer(update)
 
 
 def button_handler() -> CallbackQueryHandler:  # type: ignore[type-arg]

@@ -12,6 +12,7 @@ The rights rules live here, in one place:
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -30,6 +31,8 @@ from storage.chats import ChatSettings
 
 if TYPE_CHECKING:
     from bot.runtime import Services
+
+log = logging.getLogger(__name__)
 
 TARGET_KEY = "nashra.target"
 """``user_data`` key: a cache of the chat a user configures from their private chat (stored in the
@@ -131,6 +134,24 @@ async def edit_markup(update: Update, markup: InlineKeyboardMarkup | None) -> No
             raise
 
 
+async def answer(update: Update, text: str | None = None, *, show_alert: bool = False) -> None:
+    """Answer a button press. Telegram refuses answers that come late (the bot was behind a burst): the
+    press still took effect, the edit that follows shows it, and an alert's text is sent as a message."""
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        await query.answer(text, show_alert=show_alert)
+    except BadRequest as exc:
+        if "query is too old" not in exc.message.lower() and "query id is invalid" not in exc.message.lower():
+            raise
+        log.info("a button press was answered too late to show its answer")
+        if text and show_alert:
+            chat = update.effective_chat
+            if chat is not None:
+                await chat.send_message(text)
+
+
 async def reply_error(update: Update, exc: Exception) -> None:
     """Turn a refusal from a use case into its reply (the text names what to do instead)."""
     await reply(update, error_text(lang(update), exc))
@@ -215,7 +236,7 @@ async def may_change(update: Update, context: ContextTypes.DEFAULT_TYPE, target:
 async def refuse(update: Update, text: str, alert: str) -> None:
     """Say no: as a reply to a command, or as an alert on a button press."""
     if update.callback_query is not None:
-        await update.callback_query.answer(alert[:200], show_alert=True)
+        await answer(update, alert[:200], show_alert=True)
     else:
         await reply(update, text)
 

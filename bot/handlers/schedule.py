@@ -66,7 +66,7 @@ async def _apply(update: Update, context: ContextTypes.DEFAULT_TYPE, target: int
         chat = await subs.set_timezone(common.services(context).db, target, name, common.now())
     except (SubscriptionError, ScheduleInputError) as exc:
         if update.callback_query is not None:
-            await update.callback_query.answer(common.error_text(language, exc)[:200], show_alert=True)
+            await common.answer(update, common.error_text(language, exc)[:200], show_alert=True)
         else:
             await common.reply_error(update, exc)
         return None
@@ -109,13 +109,13 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         target = int(target_text)
     except ValueError:
-        await query.answer(t(language, "bad_button"), show_alert=True)
+        await common.answer(update, t(language, "bad_button"), show_alert=True)
         return
     if not await common.may_change(update, context, target):
         return
     if (done := await _apply(update, context, target, name)) is not None:
         await common.edit(update, done)
-        await query.answer()
+        await common.answer(update)
 
 
 def button_handler() -> CallbackQueryHandler:  # type: ignore[type-arg]

@@ -82,7 +82,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         kind, target, key = _parse(query.data or "")
     except ValueError:
-        await query.answer(t(language, "bad_button"), show_alert=True)
+        await common.answer(update, t(language, "bad_button"), show_alert=True)
         return
     if not await common.may_change(update, context, target):
         return
@@ -96,16 +96,16 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             if not chat.topics:
                 text += "\n" + t(language, "topics_none")
             await common.edit(update, text)
-            await query.answer()
+            await common.answer(update)
             return
         chat, topics = await subs.toggle_topic(db, target, key)
     except SubscriptionError as exc:
-        await query.answer(common.error_text(language, exc)[:200], show_alert=True)
+        await common.answer(update, common.error_text(language, exc)[:200], show_alert=True)
         return
     topic = next(x for x in topics if x.key == key)
     name = common.topic_name(topic.name_ar, topic.name_en, language)
     await common.edit_markup(update, picker(chat, topics, language))
-    await query.answer(t(language, "topic_on" if key in chat.topics else "topic_off", name=name))
+    await common.answer(update, t(language, "topic_on" if key in chat.topics else "topic_off", name=name))
 
 
 async def addtopic_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -95,6 +95,10 @@ def bot_settings(emu: BotAPIEmulator, db_url: str) -> Settings:
         fetch_allow_private_networks=True,
         default_delivery_time="07:00",
         default_timezone="Asia/Riyadh",
+        # Conversations, not load: the emulator enforces no limits here, so the bot's are shrunk too
+        # (the load tests in test_burst.py keep Telegram's own, with the emulator enforcing them).
+        send_speedup=20.0,
+        poll_timeout_seconds=1,
     )
 
 

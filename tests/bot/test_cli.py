@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import socket
@@ -159,8 +158,6 @@ def test_run_with_an_unreachable_bot_api_is_one_clear_line(
         port = probe.getsockname()[1]
     monkeypatch.setenv("TELEGRAM_API_URL", f"http://127.0.0.1:{port}")
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
-    # `nashra run` owns its process's event loop and closes it at the end, as run_polling does.
-    asyncio.set_event_loop(asyncio.new_event_loop())
     assert run(cli_env, "run") == 1
     err = capsys.readouterr().err
     assert f"nashra: cannot reach the Bot API at http://127.0.0.1:{port}" in err

@@ -143,6 +143,13 @@ class ActingWorld(World):
             text += f" {args}"
         return self.send_text(chat, user, text, anonymous=anonymous)
 
+    def send_commands(self, users: list[UserRef], command: str, args: str = "") -> int:
+        """Every one of ``users`` sends ``/command`` in their private chat at once (a burst of readers)."""
+        with self.lock:
+            for user in users:
+                self.send_command(user, user, command, args)
+        return len(users)
+
     def press_button(
         self,
         chat: ChatRef,

@@ -462,7 +462,10 @@ class BotApi:
     def answer_callback_query(self, params: Params) -> bool:
         query_id = params.text("callback_query_id") or ""
         record = self.world.callback_queries.get(query_id)
-        if record is None or record["answered"]:
+        window = self.world.callback_answer_window
+        if record is None or record["answered"] or (
+            window is not None and self.world.clock() - record["at"] > window
+        ):
             raise bad_request("query is too old and response timeout expired or query ID is invalid")
         text = params.text("text")
         if text is not None and len(text) > 200:

@@ -26,7 +26,8 @@ SYNC_ACTIONS = frozenset(
     {
         "create_user", "create_users", "create_private_chat", "create_group", "create_supergroup",
         "create_channel", "set_member", "set_bot_member", "add_bot", "remove_bot", "block_bot",
-        "unblock_bot", "deactivate_user", "send_text", "send_command", "press_button", "post_to_channel",
+        "unblock_bot", "deactivate_user", "send_text", "send_command", "send_commands", "press_button",
+        "post_to_channel",
         "forward_channel_post", "migrate_to_supergroup", "inject_fault", "fail_with_retry_after",
         "fail_with_forbidden", "fail_with_migration", "fail_with_server_error", "drop_connection", "stall",
         "clear_faults", "disable_rate_limits", "sent", "last_sent", "message", "pending_updates",
@@ -38,6 +39,7 @@ ASYNC_ACTIONS = {
     "wait_for_sent": "wait_for_sent_async",
     "wait_for_call": "wait_for_call_async",
     "wait_until_idle": "wait_until_idle_async",
+    "wait_until_polling": "wait_until_polling_async",
 }
 EXTRA_ACTIONS = frozenset(
     {"state", "enable_rate_limits", "calls", "callback_answers", "chat_actions", "chat"}

@@ -81,6 +81,9 @@ class World:
         self.commands_store: dict[tuple[str, str], list[dict[str, str]]] = {}
         self.bot_texts: dict[tuple[str, str], str] = {}
         self.callback_queries: dict[str, dict[str, Any]] = {}
+        self.callback_answer_window: float | None = None
+        """Seconds after a press within which Telegram takes its answer (``None``: for ever); later
+        answers get 400 "query is too old", as from a bot that fell behind."""
         self.callback_answers: list[dict[str, Any]] = []
         self.chat_actions: list[dict[str, Any]] = []
         self.sent_log: list[SentMessage] = []

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from jobs.deliver import Deliverer, GlobalPacer, RetryPolicy, SendLimits, make_bot
+from jobs.deliver import Deliverer, RetryPolicy, SendLimits, make_bot
 from news.models import DigestPage
 from storage import chats as chat_store
 from storage import deliveries as outbox
@@ -301,17 +301,6 @@ async def test_run_loop_is_woken_by_new_pages(db: Database, emu: BotAPIEmulator)
         stop.set()
         await asyncio.wait_for(loop, timeout=5)
     assert texts(emu, user.id) == ["woken"]
-
-
-def test_global_pacer_spaces_sends_with_a_small_burst() -> None:
-    now = [100.0]
-    pacer = GlobalPacer(rate=10, burst=3, clock=lambda: now[0])
-    delays = [pacer.reserve() for _ in range(6)]
-    assert delays[:3] == [0.0, 0.0, 0.0]
-    assert delays[3:] == pytest.approx([0.1, 0.2, 0.3])
-    now[0] += 10
-    pacer.pause_until(now[0] + 2)
-    assert pacer.reserve() == pytest.approx(2.0)
 
 
 def test_limits_scale_with_the_emulator_clock() -> None:
