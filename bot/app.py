@@ -195,20 +195,10 @@ async def polling(application: Application) -> AsyncIterator[Application]:  # ty
 
 def run_bot(settings: Settings, *, speedup: float = 1.0) -> None:
     """``nashra run``: the process's role (``settings.role``) until SIGINT or SIGTERM."""
-    import warnings
-
     from bot.roles import run_role
 
     log.info(
         "starting Nashra (role %s) at %s", settings.role, datetime.now(UTC).isoformat(timespec="seconds")
     )
-    # Like PTB's run_polling: the process's current event loop, closed at the end.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        loop = asyncio.get_event_loop()
-    try:
-        loop.run_until_complete(run_role(settings, speedup=speedup))
-    finally:
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
+    asyncio.run(run_role(settings, speedup=speedup))
     log.info("stopped")
