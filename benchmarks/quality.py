@@ -1,8 +1,9 @@
-"""Every Arabic-understanding figure in one run: topics, story clustering, its scaling, summaries.
+"""Every Arabic-understanding figure in one run: topics, story clustering, digest days, scaling, summaries.
 
 Usage: .venv/bin/python -m benchmarks.quality [--quick]
-Each section is its own script too (benchmarks/quality_topics.py, quality_clusters.py, cluster_scale.py,
-quality_summary.py); this runs them in turn with their defaults, reading ../shared/data.
+Each section is its own script too (benchmarks/quality_topics.py, quality_clusters.py, quality_days.py,
+cluster_scale.py, quality_summary.py, summary_endings.py); this runs them in turn with their defaults,
+reading ../shared/data.
 """
 
 from __future__ import annotations
@@ -10,7 +11,14 @@ from __future__ import annotations
 import argparse
 import time
 
-from benchmarks import cluster_scale, quality_clusters, quality_summary, quality_topics
+from benchmarks import (
+    cluster_scale,
+    quality_clusters,
+    quality_days,
+    quality_summary,
+    quality_topics,
+    summary_endings,
+)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -20,7 +28,9 @@ def main(argv: list[str] | None = None) -> None:
     sections = [
         ("topic classifier", lambda: quality_topics.main([])),
         ("story clustering", lambda: quality_clusters.main([])),
+        ("a day's digest: repeats and mixed entries", lambda: quality_days.main([])),
         ("summaries", lambda: quality_summary.main([])),
+        ("summary endings", lambda: summary_endings.main([])),
     ]
     if not args.quick:
         sections.append(("clustering at scale", lambda: cluster_scale.main([])))

@@ -29,7 +29,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -68,13 +68,9 @@ def fresh_database() -> Iterator[str]:
 def spawn(role: str, db_url: str, n: int, **env: str) -> list[subprocess.Popen[bytes]]:
     full = {**os.environ, "PYTHONPATH": str(ROOT), "PTB_TIMEDELTA": "1", "DATABASE_URL": db_url,
             "LOG_LEVEL": "WARNING", **env}  # fmt: skip
-    return [
-        subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "--env-file", os.devnull, "run", "--role", role],
-            cwd=ROOT, env=full, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        for _ in range(n)
-    ]
+    cmd = [sys.executable, "-m", "bot.cli", "--env-file", os.devnull, "run", "--role", role]
+    out = subprocess.DEVNULL
+    return [subprocess.Popen(cmd, cwd=ROOT, env=full, stdout=out, stderr=out) for _ in range(n)]
 
 
 def stop(procs: list[subprocess.Popen[bytes]]) -> None:
@@ -100,7 +96,7 @@ RSS_ITEM = (
     "<guid>https://bench.example/{n}/{i}</guid><description>{body}</description>"
     "<pubDate>Sun, 06 Dec 2026 07:00:00 GMT</pubDate></item>"
 )
-WORDS = "الحكومة أعلنت اليوم خطة جديدة لدعم الاقتصاد والأسواق المالية في المنطقة بعد اجتماع الوزراء".split()
+WORDS = "الحكومة أعلنت اليوم خطة جديدة لدعم الاقتصاد والأسواق المالية في المنطقة بعد اجتماع الوزراء".split()  # noqa: SIM905
 
 
 def rss(n: int, items: int = 5) -> bytes:
@@ -184,9 +180,8 @@ async def fanout_run(procs: int, chats: int) -> dict[str, float]:
                 db = Database(url)
                 try:
                     async with db.session() as s, s.begin():
-                        await s.execute(
-                            insert(Chat), [{"telegram_id": t, "type": "private", "timezone": "UTC"} for t in ids]
-                        )
+                        rows = [{"telegram_id": t, "type": "private", "timezone": "UTC"} for t in ids]
+                        await s.execute(insert(Chat), rows)
                     workers = spawn(
                         "deliver", url, procs,
                         TELEGRAM_BOT_TOKEN=token, TELEGRAM_API_URL=emu_url,
@@ -230,7 +225,8 @@ async def fanout_run(procs: int, chats: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=raw)
     sub = parser.add_subparsers(dest="what", required=True)
     p = sub.add_parser("ingest")
     p.add_argument("--feeds", type=int, default=1000)

@@ -108,11 +108,17 @@ class UpdateInbox:
             while not should_stop():
                 self._wake.clear()
                 claimed = 0
-                if self._outstanding < self.max_inflight:
-                    claimed = await self._claim(self.max_inflight - self._outstanding)
-                if time.monotonic() - renewed >= renew_every:
-                    await self._renew()
-                    renewed = time.monotonic()
+                try:
+                    if self._outstanding < self.max_inflight:
+                        claimed = await self._claim(self.max_inflight - self._outstanding)
+                    if time.monotonic() - renewed >= renew_every:
+                        await self._renew()
+                        renewed = time.monotonic()
+                except Exception:
+                    # The database went away: what is stored stays stored; look again after a pause.
+                    log.warning("inbox: claiming updates failed; retrying", exc_info=True)
+                    await asyncio.sleep(self.poll)
+                    continue
                 if claimed and self._outstanding < self.max_inflight:
                     continue  # there may be more behind them
                 with contextlib.suppress(TimeoutError):

@@ -8,18 +8,19 @@ APScheduler runs at most one instance of a job at a time, so a slow pass is skip
   is woken (``wake_delivery``: the digest tick, ``/digest``) and on its own poll; it ends when the
   Application stops, after the pages in flight are answered.
 * ``delivery-watch`` (every 15 s): wakes the loop (a retry may have fallen due) and restarts it if it died.
+* ``updates-prune`` (hourly): forgets handled updates older than a day (Telegram resends none that old).
 
-By role (``nashra run --role``): ``all`` schedules every tick; ``updates`` only the digest tick. The digest
-tick must happen once across all processes, so where ``bot.roles`` put a ``Leadership`` for the
-``ticks`` lock in ``bot_data`` it works only while that lock is held; without one (tests, SQLite) it
-always works.
+By role (``nashra run --role``): ``all`` schedules every tick; ``updates`` the digest tick and the
+updates prune. The digest tick must happen once across all processes, so where ``bot.roles`` put a
+``Leadership`` for the ``ticks`` lock in ``bot_data`` it works only while that lock is held; without
+one (tests, SQLite) it always works. The prune is idempotent and runs wherever updates are handled.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from telegram.ext import Application, ContextTypes
 
@@ -34,6 +35,7 @@ TICKS_LOCK_KEY = "nashra.ticks-lock"
 WORKER_ID_KEY = "nashra.worker-id"
 DIGEST_INTERVAL = 30.0
 DELIVERY_WATCH_INTERVAL = 15.0
+UPDATES_KEPT = timedelta(days=1)
 
 
 @dataclass(slots=True)
@@ -137,6 +139,16 @@ async def delivery_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         state.deliverer = None
 
 
+async def prune_updates_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    from bot.app import services_of
+    from storage import updates as inbox
+
+    async with services_of(context.application).db.engine.begin() as conn:
+        pruned = await inbox.prune(conn, done_before=datetime.now(UTC) - UPDATES_KEPT)
+    if pruned:
+        log.info("updates: forgot %d handled update(s) older than a day", pruned)
+
+
 async def delivery_watch(context: ContextTypes.DEFAULT_TYPE) -> None:
     state = delivery_loop_of(context.application)
     if state.running:
@@ -161,6 +173,7 @@ def register(
     if not enabled:
         return
     jq.run_repeating(digest_tick, interval=DIGEST_INTERVAL, first=5, name="digest", data=settings)
+    jq.run_repeating(prune_updates_tick, interval=3600, first=60, name="updates-prune")
     if role != "all":
         return
     jq.run_repeating(ingest_tick, interval=60, first=2, name="ingest")

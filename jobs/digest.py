@@ -22,6 +22,7 @@ from typing import cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from news.calendar import Digits
+from news.daypass import review_stories
 from news.digest import StoryIndex, TopicSection, digest_group_key, rank_stories
 from news.models import DigestPage, DigestStory, Topic
 from news.render import RenderCache, render_digest, render_empty
@@ -215,7 +216,15 @@ class DigestBuilder:
             lang=chat.language,
             cache=self._blocks,
         )
-        ids = tuple(story.story_id for section in sections for story in section.stories)
+        # A merged entry also sends the stories folded into it, so none comes back as a repeat later.
+        ids = tuple(
+            dict.fromkeys(
+                i
+                for section in sections
+                for story in section.stories
+                for i in (story.story_id, *story.merged_ids)
+            )
+        )
         return tuple(pages), ids
 
     def _tag_keyword_matches(self, ranked: list[DigestStory]) -> list[DigestStory]:
@@ -261,6 +270,8 @@ def _with_topics(story: DigestStory, topics: tuple[str, ...]) -> DigestStory:
         story.published_at,
         topics,
         story.other_sources,
+        story.articles,
+        story.merged_ids,
     )
 
 
@@ -365,9 +376,13 @@ async def build_digests(
     """
     async with db.session() as s:
         stories = await story_store.stories_since(s, now - policy.window, limit=policy.max_stories)
+        # The day's second look: one entry per story told, articles about something else split off.
+        stories = review_stories(stories)
         pks = [c.id for c in chats]
         keyword = await chat_store.keyword_topics_for(s, pks)
-        sent = await outbox.sent_story_ids(s, pks, [st.story_id for st in stories])
+        sent = await outbox.sent_story_ids(
+            s, pks, [i for st in stories for i in (st.story_id, *st.merged_ids)]
+        )
     every_keyword_topic = [t for topics in keyword.values() for t in topics]
     builder = DigestBuilder(stories, now=now, policy=policy, keyword_topics=every_keyword_topic)
     out: list[ChatDigest] = []

@@ -8,9 +8,10 @@ message a second. So there is one budget, and two ways into it:
   python-telegram-bot as the Application's rate limiter), at ``INTERACTIVE`` priority;
 * the outbox's ``Deliverer`` books digest pages at ``BULK`` priority.
 
-The overall rate is a pacer that hands out evenly spaced slots (one every ``1 / per_second`` seconds, at
-most two back to back: Telegram counts arrivals, and network jitter bunches a burst further), to the
-waiting ``INTERACTIVE`` caller first. A reader who pressed /start waits for at most the replies queued before
+The overall rate is a pacer that hands out slots, to the waiting ``INTERACTIVE`` caller first: at most
+``per_second`` in any second (a little under Telegram's 30, as jitter between our clock and its own can
+only bunch arrivals), and never two closer than half the even spacing, so a backlog leaves as a steady
+stream, not a burst. A reader who pressed /start waits for at most the replies queued before
 theirs; digest pages, which nobody is watching arrive, wait for a gap. Each chat also has a clock: when
 its last messages were answered (one a second in a private chat, ``group_per_minute`` in a group or
 channel, spaced by ``group_gap``) and any flood wait Telegram imposed on it. A chat has at most one send
@@ -53,6 +54,7 @@ class SendLimits:
     """
 
     per_second: float = 25.0
+    global_window: float = 1.0
     group_per_minute: int = 20
     group_window: float = 60.0
     group_gap: float = 1.0
@@ -61,7 +63,7 @@ class SendLimits:
     def __post_init__(self) -> None:
         if self.per_second <= 0 or self.group_per_minute < 1:
             raise ValueError("send limits must allow sending")
-        if min(self.group_window, self.private_interval) <= 0 or self.group_gap < 0:
+        if min(self.global_window, self.group_window, self.private_interval) <= 0 or self.group_gap < 0:
             raise ValueError("send windows must be positive")
 
     def scaled(self, speedup: float) -> SendLimits:
@@ -69,6 +71,7 @@ class SendLimits:
         return replace(
             self,
             per_second=self.per_second * speedup,
+            global_window=self.global_window / speedup,
             group_window=self.group_window / speedup,
             group_gap=self.group_gap / speedup,
             private_interval=self.private_interval / speedup,
@@ -110,8 +113,14 @@ class SendBudget:
         self.flood_chats = flood_chats
         self.flood_window = flood_window
         self._clock = clock
-        self._interval = 1.0 / self.limits.per_second
-        self._next = clock()
+        # Telegram counts a bot's messages per second: at most ``capacity`` grants in any ``span``
+        # seconds, and never two closer than ``min_gap`` (half the even spacing).
+        self._span = self.limits.global_window
+        self._capacity = max(1, int(self.limits.per_second * self._span + 1e-9))
+        self._min_gap = 0.5 / self.limits.per_second
+        self._grants: deque[float] = deque()
+        self._last = -1e18
+        self._paused_until = 0.0
         self._queues: tuple[deque[asyncio.Future[None]], ...] = (deque(), deque())
         self._dispatcher: asyncio.Task[None] | None = None
         self._kick = asyncio.Event()
@@ -126,7 +135,7 @@ class SendBudget:
         """Wait for the next overall send slot; ``INTERACTIVE`` callers are served before ``BULK`` ones."""
         now = self._clock()
         if (
-            now >= self._next
+            now >= self._earliest()
             and not self._queues[INTERACTIVE]
             and (priority == INTERACTIVE or not self._queues[BULK])
         ):
@@ -147,19 +156,34 @@ class SendBudget:
         (``bot.roles`` divides ``SEND_RATE_PER_SECOND`` by the live sending processes)."""
         if per_second <= 0:
             raise ValueError("the send rate must be positive")
-        self._interval = 1.0 / per_second
+        # The processes' windows add up: each keeps at most its share in any ``span``, so together they
+        # keep at most the whole rate (rounded down: never above it).
+        self._capacity = max(1, int(per_second * self._span + 1e-9))
+        self._min_gap = 0.5 / per_second
 
     def pause_until(self, when: float) -> None:
         """Hold every send back until ``when`` (a flood wait on the whole bot)."""
-        if when > self._next:
-            self._next = when
+        if when > self._paused_until:
+            self._paused_until = when
             self._kick.set()
 
+    def _earliest(self) -> float:
+        """When the next slot may be granted.
+
+        A sliding window, as Telegram counts, rather than a fixed grid: a slot granted late (the event
+        loop woke late on a busy machine) does not push every later slot back, so a backlog goes out at
+        the full ``per_second``, while no ``span`` ever holds more than ``capacity`` grants.
+        """
+        at = max(self._paused_until, self._last + self._min_gap)
+        if len(self._grants) >= self._capacity:
+            at = max(at, self._grants[-self._capacity] + self._span)
+        return at
+
     def _take(self, now: float, priority: int) -> None:
-        # Keep to the grid when a slot is taken a little late (the event loop woke late, the caller was
-        # busy): up to one interval of lateness is made up by the next slot, instead of every late
-        # wake-up pushing the whole schedule back. Any one second then holds at most ``per_second`` + 1.
-        self._next = max(self._next, now - self._interval) + self._interval
+        self._last = now
+        self._grants.append(now)
+        while len(self._grants) > self._capacity:
+            self._grants.popleft()
         self.granted[priority] += 1
 
     def _ensure_dispatcher(self) -> None:
@@ -177,7 +201,7 @@ class SendBudget:
 
     async def _dispatch(self) -> None:
         while (head := self._head()) is not None:
-            delay = self._next - self._clock()
+            delay = self._earliest() - self._clock()
             if delay > 0:
                 # Sleep, but re-decide who goes next if a pause or a more urgent caller arrives.
                 self._kick.clear()

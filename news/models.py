@@ -89,8 +89,25 @@ class StorySource:
 
 
 @dataclass(frozen=True, slots=True)
+class StoryArticle:
+    """One article of a story as the digest's second look at the day reads it (``news.daypass``)."""
+
+    article_id: int
+    source: str
+    url: str
+    title: str
+    summary: str
+    published_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class DigestStory:
-    """A story as the digest renderer needs it: no database ids beyond ``story_id``."""
+    """A story as the digest renderer needs it: no database ids beyond ``story_id``.
+
+    ``articles`` are every article of the story (the representative too), when the loader gave them;
+    ``merged_ids`` are other stories the digest's day pass folded into this one: sending this entry
+    sends them too, so they do not come back as a repeat in the next digest.
+    """
 
     story_id: int
     title: str
@@ -100,6 +117,8 @@ class DigestStory:
     published_at: datetime | None
     topics: tuple[str, ...] = ()
     other_sources: tuple[StorySource, ...] = field(default=())
+    articles: tuple[StoryArticle, ...] = field(default=())
+    merged_ids: tuple[int, ...] = field(default=())
 
     @property
     def source_count(self) -> int:

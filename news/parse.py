@@ -3,9 +3,11 @@
 The fetcher hands over the body and the HTTP response headers; parsing never sees a URL it could open.
 feedparser always gets a ``BytesIO`` (a ``str`` argument would make it fetch a URL or open a file) and
 the headers, so the HTTP ``charset`` decides the encoding before the XML declaration does, as RFC 3023
-says. feedparser drops DOCTYPE declarations and external entities before its SAX parser runs and turns
-off external general entities in the parser itself, so a hostile feed cannot make it read a file or
-call a URL; the tests hold it to that.
+says. When the bytes are not valid in the declared charset (windows-1256 served as UTF-8 by older Arabic
+sites), ``news.charset`` picks the charset by content and the body is re-encoded as UTF-8 first, because
+feedparser's own fallback, windows-1252, would store mojibake. feedparser drops DOCTYPE declarations
+and external entities before its SAX parser runs and turns off external general entities in the parser
+itself, so a hostile feed cannot make it read a file or call a URL; the tests hold it to that.
 
 What this does not do: clean text, drop boilerplate or build ``Article`` values (``news.article``).
 """
@@ -23,6 +25,7 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
+from news.charset import content_charset, declared_charsets
 from news.models import FeedEntry, ParsedFeed
 
 MAX_ENTRIES = 500
@@ -35,6 +38,8 @@ _HTML_START = re.compile(
     rb"^(?:\s|<!--.*?-->|<\?xml[^>]*>)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S
 )
 _DATE_KEYS = ("published_parsed", "updated_parsed", "created_parsed")
+_XML_DECL_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?\bencoding\s*=\s*)(["'])[^"']*\2""")
+_CHARSET_PARAM = re.compile(r"""charset\s*=\s*["']?[^\s;"']*["']?""", re.I)
 
 
 class FeedParseError(ValueError):
@@ -52,6 +57,21 @@ def _headers_for_feedparser(headers: Mapping[str, str], url: str) -> dict[str, s
     if url:
         out["content-location"] = urljoin(url, out["content-location"]) if "content-location" in out else url
     return out
+
+
+def _reread(body: bytes, headers: dict[str, str], charset: str) -> bytes:
+    """``body`` decoded as ``charset`` and re-encoded as UTF-8, its declaration and ``headers`` saying so.
+
+    feedparser believes the HTTP header and the XML declaration, so both are made to tell the truth;
+    bytes even the chosen charset cannot read become U+FFFD instead of taking the whole feed down.
+    """
+    text = _XML_DECL_ENCODING.sub(r"\1\2utf-8\2", body.decode(charset, "replace").lstrip("\ufeff"), count=1)
+    content_type = headers["content-type"]
+    if _CHARSET_PARAM.search(content_type):
+        headers["content-type"] = _CHARSET_PARAM.sub("charset=utf-8", content_type, count=1)
+    else:
+        headers["content-type"] = f"{content_type}; charset=utf-8"
+    return text.encode("utf-8")
 
 
 def _looks_like_html(body: bytes) -> bool:
@@ -122,9 +142,16 @@ def parse_feed(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
     """
     if not body or not body.strip():
         raise FeedParseError("empty response body: the server sent no feed")
+    feed_headers = _headers_for_feedparser(headers, url)
+    declared = declared_charsets(body, headers)
+    charset = content_charset(body, declared)
+    encoding_note = None
+    if charset is not None:
+        encoding_note = f"bytes invalid in the declared charset {declared[0]}: read as {charset}"
+        body = _reread(body, feed_headers, charset)
     result = feedparser.parse(
         io.BytesIO(body),
-        response_headers=_headers_for_feedparser(headers, url),
+        response_headers=feed_headers,
         resolve_relative_uris=True,
         sanitize_html=True,
     )
@@ -143,10 +170,11 @@ def parse_feed(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
     if not raw_entries and not (title or link or _text(feed.get("subtitle"))):
         raise FeedParseError("the document has neither feed metadata nor entries")
 
-    warning: str | None = None
+    warning: str | None = encoding_note
     exc = result.get("bozo_exception")
     if result.get("bozo") and exc is not None and not isinstance(exc, _BENIGN_BOZO):
-        warning = f"malformed feed, parsed what could be recovered: {_describe(exc)}"
+        complaint = f"malformed feed, parsed what could be recovered: {_describe(exc)}"
+        warning = f"{warning}; {complaint}" if warning else complaint
     if len(raw_entries) > MAX_ENTRIES:
         extra = f"feed has {len(raw_entries)} entries, kept the first {MAX_ENTRIES}"
         warning = f"{warning}; {extra}" if warning else extra

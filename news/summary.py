@@ -7,9 +7,15 @@ this module adds is getting *the lead* right — not the dateline («دبي، ا
 captions, sub-headings or an opinion column's disclaimer — and fitting it in the digest's space
 without cutting a word in half.
 
+Every summary ends at a sentence end (or a paragraph end) or at a whole word followed by «…». Most
+feeds carry only a description, and outlets cut descriptions mid-sentence (Al Arabiya's stop at 200
+characters, often inside a word): the last piece of a text that does not end a sentence is taken as
+possibly cut, so the summary goes back to the last full sentence before it, and only when there is
+none does it show that piece up to its last certainly whole word, with «…».
+
 What it does not do: it does not rank sentences by content (the lead wins on news), does not rewrite
-or shorten sentences other than a word-boundary cut with «…» when even the first one is too long, and
-does not touch HTML (callers pass the cleaned plain text, one paragraph per line).
+or shorten sentences other than those word-boundary cuts with «…», and does not touch HTML (callers
+pass the cleaned plain text, one paragraph per line).
 """
 
 from __future__ import annotations
@@ -27,10 +33,27 @@ SECOND_SENTENCE_BELOW: Final = 60
 MIN_WORDS: Final = 4  # shorter fragments are labels, bylines or captions, not sentences
 HEADING_MAX_WORDS: Final = 12  # an unpunctuated line this short is a sub-heading, caption or credit
 
-# Sentence ends: . ! ? ؟ ؛ (possibly repeated) with any closing quotes or brackets, before a space or the
-# end of the line. «..» and «…» are pauses in Arabic news prose, not ends; «3.5» has no space after it.
-_END = re.compile(r"((?<![.…])\.(?![.…])|[!?؟؛]+)([\"'»”’)\]]*)(?=\s|$)")
+# Sentence ends: . ! ? ؟ ؛ (possibly repeated) with any closing quotes or brackets, before a space, the
+# end of the line or an Arabic letter: outlets often drop the space after a full stop («الموت.ووقعت»).
+# «..» and «…» are pauses in Arabic news prose, not ends; «3.5» and «CNN.com» have no letter after them.
+_END = re.compile(r"((?<![.…])\.(?![.…])|[!?؟؛]+)([\"'»”’)\]]*)(?=\s|$|[\u0621-\u064a])")
 _ENDS = re.compile(r"[.!?؟؛…][\"'»”’)\]]*$")
+# A finished sentence: the same marks, but not a trailing «..», «...» or «…», which say the text goes on.
+_FINISHED = re.compile(r"(?:(?<![.…])\.|[!?؟؛])[\"'»”’)\]]*$")
+_TRAILING_DOTS = re.compile(r"\s*(?:\.{2,}|…)+$")
+_DOMAIN = re.compile(r"(?:نت|كوم|أورغ|اورغ)(?![^\W_])")  # «العربية.نت» is a name, not two sentences
+# Words that cannot end a sentence: a summary cut after one of them dangles («…ما يقرب من…»).
+_DANGLING: Final = frozenset(
+    {
+        "من", "في", "على", "إلى", "الى", "عن", "مع", "أو", "او", "ثم", "أن", "ان", "إن", "لا", "لم", "لن",
+        "ما", "التي", "الذي", "الذين", "اللذين", "اللتين", "اللواتي", "بين", "حتى", "عند", "لدى", "منذ",
+        "خلال", "بعد", "قبل", "ضد", "نحو", "عبر", "حول", "دون", "وفي", "ومن", "وعلى", "وإلى", "وعن", "ومع",
+        "وأن", "و", "قد", "كما", "بأن", "لأن", "أي", "فيما", "بينما", "حيث", "إذ", "إذا", "لكن", "ولكن",
+        "كل", "بعض", "غير", "سوى", "عبد", "أبو", "بن",
+    }
+)  # fmt: skip
+_QUOTES = (("«", "»"), ("“", "”"))
+_SEPARATORS = " ،,:;؛-–—«(“["
 _WORD = re.compile(r"[^\W_]+")
 _INITIALS = re.compile(r"^(?:[^\W\d_]ـ?\.)*[^\W\d_]ـ?$")  # «د», «م», «أ.ف.ب», «U.S», «هـ»
 _BOILERPLATE = re.compile(
@@ -44,14 +67,20 @@ _SPACES = re.compile(r"\s+")
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of plain ``text``: lines are split on . ! ? ؟ ؛ — but not after initials and
-    abbreviations («د.», «أ.ف.ب.»), inside numbers («3.5») or on «..»/«…» pauses."""
+    """Sentences of plain ``text``: lines are split on . ! ? ؟ ؛ — also when no space follows a full
+    stop («الموت.ووقعت») — but not after initials and abbreviations («د.», «أ.ف.ب.»), inside numbers
+    («3.5») or names («العربية.نت»), on «..»/«…» pauses, or inside a quotation that closes later on
+    the line («قال: "لن نتراجع. سنواصل"» is one sentence: cut inside, the quote would never close)."""
     sentences: list[str] = []
     for line in text.split("\n"):
         line = _SPACES.sub(" ", line).strip()
         start = 0
         for m in _END.finditer(line):
             if m.group(1) == "." and _is_abbreviation(line[start : m.start()]):
+                continue
+            if m.group(1) == "." and _DOMAIN.match(line, m.end()):
+                continue
+            if _inside_quote(line[start : m.end()], line[m.end() :]):
                 continue
             sentence = line[start : m.end()].strip()
             if sentence:
@@ -61,6 +90,14 @@ def split_sentences(text: str) -> list[str]:
         if rest:
             sentences.append(rest)
     return sentences
+
+
+def _inside_quote(sentence: str, rest: str) -> bool:
+    """True when ``sentence`` leaves a quotation open that ``rest`` of the line closes."""
+    for opening, closing in _QUOTES:
+        if sentence.count(opening) > sentence.count(closing) and closing in rest:
+            return True
+    return sentence.count('"') % 2 == 1 and '"' in rest
 
 
 def _is_abbreviation(before: str) -> bool:
@@ -84,26 +121,66 @@ def _repeats(sentence: str, title_stems: set[str]) -> bool:
     return len(own & title_stems) / len(own) >= 0.8
 
 
-def _candidates(title: str, text: str) -> list[str]:
+def _candidates(title: str, text: str) -> tuple[list[str], str | None]:
+    """The text's finished sentences worth showing, and its last piece when that may have been cut.
+
+    The last piece of a text that does not end a sentence (no final mark, or a trailing «..»/«…») is
+    kept apart: a description cut by its outlet ends that way, and its last word may be half a word.
+    """
     body = clean_body(text)
     lines = body.split("\n")
     # A standfirst may precede the dateline, so look for one at the start of each of the first lines.
     lines[:3] = [strip_dateline(line) for line in lines[:3]]
     title_stems = set(stems(title))
+    sentences = split_sentences("\n".join(lines))
     found: list[str] = []
-    for sentence in split_sentences("\n".join(lines)):
+    tail: str | None = None
+    for i, sentence in enumerate(sentences):
         if _words(sentence) < MIN_WORDS or _BOILERPLATE.search(sentence):
             continue
         if not _ends_sentence(sentence) and _words(sentence) <= HEADING_MAX_WORDS:
             continue
         if not found and _repeats(sentence, title_stems):
             continue
-        found.append(sentence)
-    return found
+        if i == len(sentences) - 1 and not _FINISHED.search(sentence):
+            tail = sentence
+        else:
+            found.append(sentence)
+    return found, tail
+
+
+def _undangle(text: str) -> str:
+    """``text`` without trailing separators, «..» pauses, opening quotes and words no sentence ends on
+    («من», «التي»): what is left ends on a word a «…» can follow."""
+    while True:
+        text = _TRAILING_DOTS.sub("", text).rstrip(_SEPARATORS)
+        if text.endswith(' "'):  # a straight quote after a space opens a quotation that was cut off
+            text = text[:-1]
+            continue
+        head, _, last = text.rpartition(" ")
+        if not head or last not in _DANGLING:
+            return text
+        text = head
+
+
+def _cut_tail(tail: str, budget: int) -> str:
+    """A possibly cut last piece up to its last certainly whole word, with «…»; "" if too little is left.
+
+    The outlet's own «..»/«…» goes, and so does the last word: a cut at a character count («ما يقرب من
+    55» for «550») leaves no sign of having split it.
+    """
+    head = _undangle(_TRAILING_DOTS.sub("", tail).rpartition(" ")[0])
+    if _words(head) < MIN_WORDS:
+        return ""
+    return shorten(head + ELLIPSIS, budget)
 
 
 def shorten(text: str, budget: int) -> str:
-    """``text`` if it fits, else its longest word-boundary prefix that fits with «…» appended."""
+    """``text`` if it fits, else its longest word-boundary prefix that fits with «…» appended.
+
+    A prefix does not end on a word that leaves the sentence dangling («من», «التي»), unless it is
+    the only word left.
+    """
     if budget < 1:
         raise ValueError("budget must be positive")
     if len(text) <= budget:
@@ -112,24 +189,33 @@ def shorten(text: str, budget: int) -> str:
     cut = room.rfind(" ")
     if cut <= 0:
         return ""
-    return text[:cut].rstrip(" ،,:;؛-–—") + ELLIPSIS
+    return _undangle(text[:cut]) + ELLIPSIS
 
 
 def summarize(title: str, text: str, *, budget: int = 300) -> str:
     """One or two lead sentences of ``text``, at most ``budget`` characters, never cut mid-word.
 
-    Returns "" when the text has no sentence worth showing (the digest then shows the title alone).
+    A text whose last piece may have been cut (a truncated description) gives its finished sentences
+    only; when it has none, that piece up to a whole word with «…». Returns "" when the text has
+    nothing worth showing (the digest then shows the title alone).
     """
     if budget < 1:
         raise ValueError("budget must be positive")
-    sentences = _candidates(title, text)
+    sentences, tail = _candidates(title, text)
     if not sentences:
-        return ""
+        return _cut_tail(tail, budget) if tail else ""
     first = sentences[0]
     if len(first) > budget:
         return shorten(first, budget)
     if len(sentences) > 1 and len(first) < SECOND_SENTENCE_BELOW:
         both = f"{first} {sentences[1]}"
         if len(both) <= budget:
-            return both
-    return first
+            return _close(both)
+    return _close(first)
+
+
+def _close(summary: str) -> str:
+    """A paragraph that ends on «:» or «،» leads into the next one («…قيل فيه:»): show it as going on."""
+    if summary[-1] not in _SEPARATORS:
+        return summary
+    return _undangle(summary) + ELLIPSIS

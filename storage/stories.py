@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from news.models import DigestStory, StorySource
+from news.models import DigestStory, StoryArticle, StorySource
 from storage.schema import Story, UTCDateTime, articles_table, stories_table
 
 
@@ -169,6 +169,17 @@ async def stories_since(session: AsyncSession, since: datetime, *, limit: int = 
                 published_at=rep.published_at or rep.fetched_at,
                 topics=tuple(story.topics.split()),
                 other_sources=tuple(others),
+                articles=tuple(
+                    StoryArticle(
+                        article_id=art.id,
+                        source=art.source,
+                        url=art.url,
+                        title=art.title,
+                        summary=art.digest_summary or art.summary,
+                        published_at=art.published_at or art.fetched_at,
+                    )
+                    for art in articles
+                ),
             )
         )
     return result

@@ -4,8 +4,12 @@ queued once whatever happens (double ticks, concurrent runs, restarts within and
 from __future__ import annotations
 
 import asyncio
+import html
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -34,6 +38,7 @@ from tests.fixtures.delivery.seed import add_chat, add_story
 
 # 07:00 in Riyadh (UTC+3) on Sunday 29 November 2026.
 SLOT = datetime(2026, 11, 29, 4, 0, tzinfo=UTC)
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 POLICY = DigestPolicy(catch_up=timedelta(hours=6))
 
 
@@ -92,10 +97,28 @@ async def test_next_digest_sends_only_what_is_new(db: Database) -> None:
     assert await count_rows(db, "sent_stories") == 2
 
 
+# Twelve unrelated stories: the digest's day pass merges stories that tell one event, so a test that
+# needs twelve entries gives them twelve different subjects.
+HEADLINES = (
+    "البرلمان يقر موازنة العام المقبل",
+    "منتخب المغرب يفوز على سلوفاكيا وديا",
+    "زلزال بقوة خمس درجات يهز شرق اليابان",
+    "أسعار النفط تتجاوز ثمانين دولارا للبرميل",
+    "افتتاح مهرجان كان السينمائي بفيلم إسباني",
+    "شركة أبل تكشف ميزة جديدة لهواتفها",
+    "الأمم المتحدة تطلق حملة تلقيح ضد الكوليرا",
+    "إغلاق مطار هيثرو بسبب العاصفة الثلجية",
+    "بيع لوحة نادرة في مزاد بباريس",
+    "دراسة تربط الحر بتراجع نتائج الامتحانات",
+    "الشرطة تفكك شبكة لتهريب المهاجرين",
+    "وكالة الفضاء ترسل مسبارا جديدا إلى المريخ",
+)
+
+
 async def test_double_tick_queues_one_set_of_pages(db: Database) -> None:
     policy = DigestPolicy(limit_per_topic=30)
-    for i in range(12):
-        await add_story(db, f"خبر رقم {i}", summary="تفاصيل " * 60, at=SLOT - timedelta(minutes=10 + i))
+    for i, headline in enumerate(HEADLINES):
+        await add_story(db, headline, summary=f"{headline}. " * 12, at=SLOT - timedelta(minutes=10 + i))
     for tid in (1, 2, 3):
         await add_chat(db, tid, next_at=SLOT, now=SLOT - timedelta(days=1))
 
@@ -347,7 +370,13 @@ def test_ticks_can_be_registered_or_left_out() -> None:
     settings = Settings(_env_file=None, telegram_bot_token=SecretStr(DEFAULT_TOKEN))  # type: ignore[call-arg]
     with_ticks = build_application(settings, migrate=False)
     assert with_ticks.job_queue is not None
-    assert {j.name for j in with_ticks.job_queue.jobs()} == {"ingest", "digest", "delivery", "delivery-watch"}
+    assert {j.name for j in with_ticks.job_queue.jobs()} == {
+        "ingest",
+        "digest",
+        "delivery",
+        "delivery-watch",
+        "updates-prune",
+    }
     without = build_application(settings, migrate=False, run_ticks=False)
     assert without.job_queue is not None and without.job_queue.jobs() == ()
     app = build_application(settings, migrate=False, run_ticks=False)
@@ -355,3 +384,41 @@ def test_ticks_can_be_registered_or_left_out() -> None:
     assert app.job_queue is not None and app.job_queue.jobs() == ()
     ticks.wake_delivery(app)  # before the loop runs: remembered, not lost
     assert ticks.delivery_loop_of(app).woken_early
+
+
+async def test_one_story_filed_as_two_shows_once_and_is_sent_once(db: Database) -> None:
+    """Ingestion left two outlets' reports of one sale as two stories (real texts, ANT corpus: see
+    tests/fixtures/daypass); the digest's day pass shows them as one entry naming both outlets, and
+    marks both stories sent so the second never comes back on its own."""
+    rows = [
+        json.loads(line)
+        for line in (FIXTURES / "daypass" / "articles.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    early, late = sorted(
+        (r for r in rows if r["story"] == "van_gogh"), key=lambda r: parsedate_to_datetime(r["time"])
+    )
+    other = next(r for r in rows if r["story"] == "morocco_slovakia")
+    first = await add_story(
+        db, early["title"], summary=early["lead"], source="فرانس 24", at=SLOT - timedelta(hours=9)
+    )
+    second = await add_story(
+        db, late["title"], summary=late["lead"], source="بي بي سي", at=SLOT - timedelta(hours=2)
+    )
+    await add_story(db, other["title"], summary=other["lead"], at=SLOT - timedelta(hours=3))
+    await add_chat(db, 1, next_at=SLOT, now=SLOT - timedelta(days=1))
+
+    await run_digests(db, SLOT, policy=POLICY)
+
+    text = (await _pages(db, 1))[0][3]
+    assert text.count(early["title"]) == 1
+    assert late["title"] not in text  # not a second entry
+    assert "بي بي سي" in text  # named as the entry's other outlet
+    assert html.escape(other["title"]) in text
+    async with db.session() as s:
+        sent = set((await s.scalars(select(SentStory.story_id))).all())
+    assert {first, second} <= sent
+
+    await add_story(db, "خبر جديد عن افتتاح معرض للكتاب في الرياض", at=SLOT + timedelta(hours=20))
+    await run_digests(db, SLOT + timedelta(days=1), policy=POLICY)
+    tomorrow = (await _pages(db, 1))[-1][3]
+    assert late["title"] not in tomorrow and early["title"] not in tomorrow

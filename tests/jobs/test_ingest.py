@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -122,6 +123,46 @@ async def test_windows_1256_feed_comes_out_as_arabic(
     assert set(MANIFEST["cp1256.xml"]["titles"]) <= titles
 
 
+CP1256_BYTES = (FEEDS / "cp1256.xml").read_bytes()
+CP1256_DECLARATION = b'<?xml version="1.0" encoding="windows-1256"?>'
+UTF8_DECLARATION = b'<?xml version="1.0" encoding="utf-8"?>'
+WORD = re.compile(r"[^\W_]+")
+CP1256_WORDS = set(WORD.findall(CP1256_BYTES.decode("cp1256")))  # every word the feed really says
+CP1256_VARIANTS = {
+    # windows-1256 bytes while the HTTP header and the XML declaration both claim UTF-8
+    "lying": (
+        CP1256_BYTES.replace(CP1256_DECLARATION, UTF8_DECLARATION),
+        "application/rss+xml; charset=utf-8",
+    ),
+    "declared": (CP1256_BYTES, "text/xml; charset=windows-1256"),
+    "utf-8": (
+        CP1256_BYTES.decode("cp1256").encode("utf-8").replace(CP1256_DECLARATION, UTF8_DECLARATION),
+        "application/rss+xml; charset=utf-8",
+    ),
+}
+
+
+@pytest.mark.parametrize("variant", list(CP1256_VARIANTS))
+async def test_arabic_is_stored_right_whatever_the_feed_claims(
+    db: Database, feed_server: FeedServer, fetcher: Fetcher, variant: str
+) -> None:
+    body, content_type = CP1256_VARIANTS[variant]
+    url = feed_server.route(f"/{variant}.xml", body=body, content_type=content_type)
+    await add_feeds(db, [url])
+    summary = await Ingestor(db, fetcher, interval=timedelta(minutes=15), enricher=Enricher()).run(
+        NOW, include_all=True
+    )
+    assert (summary.new, summary.feeds_failed) == (MANIFEST["cp1256.xml"]["items"], 0)
+    async with db.session() as s:
+        rows = (await s.scalars(select(ArticleRow))).all()
+    assert sorted(r.title for r in rows) == sorted(MANIFEST["cp1256.xml"]["titles"])
+    for row in rows:
+        for text in (row.summary, row.digest_summary):
+            assert text
+            words = set(WORD.findall(text))
+            assert words <= CP1256_WORDS, words - CP1256_WORDS  # no mojibake such as «ÇáÍßæãÉ»
+
+
 async def test_every_stored_article_has_topics_summary_and_story(
     db: Database, ingestor: Ingestor, feed_server: FeedServer
 ) -> None:
@@ -135,6 +176,8 @@ async def test_every_stored_article_has_topics_summary_and_story(
         assert row.story_id is not None and row.minhash
         assert set(row.topics.split()) & builtin, row.title
         assert row.digest_summary and len(row.digest_summary) <= 300
+        # a sentence end or a whole word with «…», never a description's cut-off tail
+        assert re.search(r"(?:(?<![.…])\.|[!?؟؛])[\"'»”)]*$|\w…$", row.digest_summary), row.digest_summary
         assert row.search_text.startswith(" ") and len(row.search_text) > 2
 
 

@@ -178,6 +178,41 @@ def test_utf8_feed_without_declaration_under_any_content_type(headers: dict[str,
     assert feed.warning is None  # a loose Content-Type is not a malformed feed
 
 
+LYING = CP1256.replace(DECLARATION, b'<?xml version="1.0" encoding="utf-8"?>')  # windows-1256 bytes
+
+
+@pytest.mark.parametrize(
+    ("body", "headers"),
+    [
+        (LYING, {"Content-Type": "application/rss+xml; charset=utf-8"}),  # header and declaration both lie
+        (LYING, {"Content-Type": 'text/xml; charset="UTF-8"'}),
+        (LYING, {}),  # the declaration alone lies
+        (CP1256, {"Content-Type": "application/xml; charset=utf-8"}),  # the header lies, the declaration not
+        (CP1256.replace(DECLARATION, b""), {"Content-Type": "application/rss+xml; charset=x-unknown"}),
+    ],
+)
+def test_windows_1256_bytes_claiming_utf8_come_out_as_arabic(body: bytes, headers: dict[str, str]) -> None:
+    truth = parse_feed(
+        CP1256, {"Content-Type": "text/xml; charset=windows-1256"}, MANIFEST["cp1256.xml"]["feed_url"]
+    )
+    feed = parse_feed(body, headers, MANIFEST["cp1256.xml"]["feed_url"])
+    assert [e.title for e in feed.entries] == CP1256_TITLES
+    assert feed.title == "سكاي نيوز عربية"
+    assert feed.entries == truth.entries  # descriptions, links and dates too
+    assert feed.warning and "read as cp1256" in feed.warning
+
+
+def test_utf8_feed_with_a_stray_byte_keeps_its_arabic() -> None:
+    good = (FEEDS / "skynews.xml").read_bytes()
+    headers = {"Content-Type": "application/rss+xml; charset=utf-8"}
+    truth = parse_feed(good, headers, "https://x.example/rss")
+    first = truth.entries[0].title.encode("utf-8")
+    body = good.replace(first, first + b" \x96", 1)  # one windows-1252 dash in a UTF-8 feed
+    feed = parse_feed(body, headers, "https://x.example/rss")
+    assert feed.entries[0].title == truth.entries[0].title + " \ufffd"
+    assert feed.entries[1:] == truth.entries[1:]
+
+
 # --------------------------------------------------------------------------------------------------
 # Broken and non-feed documents
 # --------------------------------------------------------------------------------------------------

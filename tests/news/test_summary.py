@@ -1,4 +1,4 @@
-"""Extractive summaries of real articles (tests/fixtures/summary, from the ANT corpus; see ATTRIBUTION.md)."""
+"""Extractive summaries of real articles and feed descriptions (ANT corpus fixtures; see ATTRIBUTION.md)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from news.article import clean_text, to_article
+from news.parse import parse_feed
 from news.summary import ELLIPSIS, shorten, split_sentences, summarize
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "summary"
@@ -147,3 +149,137 @@ def test_shorten_and_budget_validation() -> None:
     assert shorten("كلماتطويلةجدابلامسافات", 5) == ""
     with pytest.raises(ValueError):
         summarize("عنوان", "نص", budget=0)
+
+
+# --------------------------------------------------------------------------------------------------
+# Endings: a sentence end, or a whole word and «…» (descriptions.jsonl: real descriptions, see ATTRIBUTION.md)
+# --------------------------------------------------------------------------------------------------
+
+DESCRIPTIONS: list[dict[str, Any]] = [
+    json.loads(line) for line in (FIXTURES / "descriptions.jsonl").read_text(encoding="utf-8").splitlines()
+]
+FEEDS = FIXTURES.parent / "feeds"
+FEED_FILES = sorted(p.name for p in FEEDS.iterdir() if p.suffix in (".xml", ".rdf") and p.name != "empty.xml")
+_FINISHED = re.compile(r"(?:(?<![.…])\.|[!?؟؛])[\"'»”’)\]]*$")
+
+
+def assert_ends_cleanly(summary: str, *sources: str) -> None:
+    """``summary`` ends a sentence, or ends a whole word of every source that holds it, then «…»."""
+    if not summary:
+        return
+    if not summary.endswith(ELLIPSIS):
+        assert _FINISHED.search(summary), f"ends on a fragment: …{summary[-40:]}"
+        return
+    kept = split_sentences(summary[: -len(ELLIPSIS)])[-1]
+    assert not kept.endswith((".", "،", ":")), f"«…» after a mark: …{kept[-20:]}"
+    found = False
+    for source in map(_flat, sources):
+        at = source.find(kept)
+        if at >= 0:
+            found = True
+            following = source[at + len(kept) : at + len(kept) + 1]
+            assert not following.isalnum(), f"cut inside a word: …{kept[-15:]}|{following}"
+    assert found, "a cut summary shows text of its source"
+
+
+def _feed_articles(name: str) -> list[Any]:
+    feed = parse_feed((FEEDS / name).read_bytes(), {}, "https://feeds.example/rss")
+    articles = (to_article(e, source="t", feed_url="https://feeds.example/rss") for e in feed.entries)
+    return [a for a in articles if a is not None]
+
+
+@pytest.mark.parametrize("name", FEED_FILES)
+def test_no_summary_of_the_feed_fixtures_is_cut_inside_a_word(name: str) -> None:
+    articles = _feed_articles(name)
+    assert articles
+    for article in articles:
+        for budget in (120, 300):
+            # description-only (what most feeds carry) and what ingestion summarizes (the body if any)
+            for text in (article.summary, article.body or article.summary):
+                summary = summarize(article.title, text, budget=budget)
+                assert len(summary) <= budget
+                assert_ends_cleanly(summary, article.body, article.summary)
+
+
+@pytest.mark.parametrize("record", DESCRIPTIONS, ids=[f"{r['kind']}-{r['id']}" for r in DESCRIPTIONS])
+def test_no_summary_of_a_real_description_is_cut_inside_a_word(record: dict[str, Any]) -> None:
+    description = clean_text(record["description"])
+    for budget in BUDGETS:
+        summary = summarize(record["title"], description, budget=budget)
+        assert len(summary) <= budget
+        assert_ends_cleanly(summary, record["body"], description)
+
+
+@pytest.mark.parametrize("record", [r for r in DESCRIPTIONS if r["kind"] == "glued"], ids=lambda r: r["id"])
+def test_a_truncated_description_is_cut_back_to_its_last_full_sentence(record: dict[str, Any]) -> None:
+    description = _flat(clean_text(record["description"]))
+    summary = summarize(record["title"], description)
+    assert summary.endswith(".") and description.startswith(summary[:-1])
+    rest = description[len(summary) :]
+    assert rest and rest[0] not in " ."  # the full stop had no space after it («الموت.ووقعت»)
+    assert not _FINISHED.search(rest), "what was dropped is the unfinished tail"
+
+
+@pytest.mark.parametrize(
+    "record", [r for r in DESCRIPTIONS if r["kind"] == "half_word"], ids=lambda r: r["id"]
+)
+def test_a_description_cut_inside_a_word_loses_that_word(record: dict[str, Any]) -> None:
+    description = _flat(clean_text(record["description"]))
+    half = description.rsplit(" ", 1)[-1]
+    summary = summarize(record["title"], description)
+    assert summary.endswith(ELLIPSIS) and half not in summary.split()
+    assert description.startswith(summary[: -len(ELLIPSIS)])
+
+
+def test_when_nothing_is_finished_the_summary_ends_at_a_whole_word_with_an_ellipsis() -> None:
+    # the last word may be half of «550»; the «في» left before it would dangle
+    text = (
+        "أعلنت الحكومة، مساء الأحد، عن حزمة إجراءات لدعم الشركات الصغيرة في مواجهة ارتفاع الأسعار بنسبة في 55"
+    )
+    summary = summarize("حزمة دعم", text)
+    assert (
+        summary
+        == "أعلنت الحكومة، مساء الأحد، عن حزمة إجراءات لدعم الشركات الصغيرة في مواجهة ارتفاع الأسعار بنسبة…"
+    )
+    # «..»/«...» the outlet left at the end go too; too little left gives no summary, not a stub
+    assert summarize("عنوان", "قال المتحدث باسم الوزارة إن الاجتماع...").endswith("باسم الوزارة…")
+    assert summarize("عنوان", "تحقيق في الحادث الأخير الذي وقع في") == ""
+
+
+def test_a_paragraph_leading_into_a_quote_is_shown_as_going_on() -> None:
+    lead = "وقال وزير الخارجية الفرنسي في مؤتمر صحفي مشترك عقده في العاصمة الأردنية عمان مساء الأحد"
+    assert summarize("مؤتمر", f"{lead}:\nإن الحوار هو الطريق الوحيد لحل الأزمة.") == f"{lead}…"
+
+
+def test_sentence_splitting_edge_cases() -> None:
+    # a full stop with no space after it still ends a sentence; a name, a number or initials do not
+    assert split_sentences(
+        "حتى الموت.ووقعت الحادثة فجرا. ونقل موقع العربية.نت الخبر عن 3.5 مليون د.أحمد"
+    ) == [
+        "حتى الموت.",
+        "ووقعت الحادثة فجرا.",
+        "ونقل موقع العربية.نت الخبر عن 3.5 مليون د.أحمد",
+    ]
+    assert split_sentences("أحرز الفريق اللقب بملعب ويمبلي.وأحرز إيدين هازارد الهدف؟وقال المدرب") == [
+        "أحرز الفريق اللقب بملعب ويمبلي.",
+        "وأحرز إيدين هازارد الهدف؟",
+        "وقال المدرب",
+    ]
+    # a quotation that closes later on the line is not split, whatever its quotes
+    assert split_sentences('قال: "لن نتراجع. سنواصل العمل." ثم غادر. وأضاف') == [
+        'قال: "لن نتراجع. سنواصل العمل."',
+        "ثم غادر.",
+        "وأضاف",
+    ]
+    assert split_sentences("وكتب: «الوضع صعب. الحل قريب» وأكد ذلك. ثم “انتهى. تماما” هنا.") == [
+        "وكتب: «الوضع صعب. الحل قريب» وأكد ذلك.",
+        "ثم “انتهى. تماما” هنا.",
+    ]
+    # … but one that never closes does not swallow the line
+    assert split_sentences('قال: "لن نتراجع. سنواصل') == ['قال: "لن نتراجع.', "سنواصل"]
+    # the closing quote stays with its sentence, even with no space after it
+    assert split_sentences('تهوى التمثيل".كان هذا إعلانا.') == ['تهوى التمثيل".', "كان هذا إعلانا."]
+    # «..» and «…» are pauses, with or without a space after them
+    assert split_sentences("نكسة جديدة لمورينيو.. تشيلسي بطلا… والجمهور يحتفل..بالكأس.") == [
+        "نكسة جديدة لمورينيو.. تشيلسي بطلا… والجمهور يحتفل..بالكأس."
+    ]

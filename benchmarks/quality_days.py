@@ -1,0 +1,264 @@
+"""How a day's digest reads: the share of entries that repeat a story, and of merged entries that mix two.
+
+Data: every article of ten days of the ANT corpus (``../shared/data/ant/train.jsonl``), each labeled by a
+reader with the story it tells (``benchmarks/data/story_days_{dev,test}.jsonl``, see the README there).
+Five dev days, on which the day pass was built and tuned, and five test days, labeled in a separate
+pass afterwards and only ever reported.
+
+For each day, its articles are fed in publication order through ``news.cluster.StoryIndex`` as
+ingestion does (corpus document frequencies as the index's prior, as in ``quality_clusters``); each
+resulting story is a digest entry. Rows "+ day pass" then run ``news.daypass.review`` over the day's
+entries, as the digest builder does. Figures per split:
+
+* repeats — entries whose story (the label most of its articles carry; ties: its earliest article's)
+  was already shown by another entry of the day, over all entries: the reader meets the story twice;
+* mixed — entries of two or more articles holding articles of more than one story, over all entries of
+  two or more articles: the entry names a source that tells something else.
+
+    .venv/bin/python -m benchmarks.quality_days [--data ../shared/data/ant/train.jsonl]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from news import cluster, daypass  # noqa: E402
+
+DATA = REPO.parent / "shared" / "data" / "ant" / "train.jsonl"
+LABELS = REPO / "benchmarks" / "data"
+WINDOW = timedelta(hours=48)
+TARGET_REPEATS = 0.03
+TARGET_MIXED = 0.05
+
+
+@dataclass(frozen=True)
+class Doc:
+    id: str
+    day: str
+    outlet: str
+    at: datetime
+    title: str
+    lead: str
+    story: str  # the reader's label
+    sig: cluster.StorySignature
+
+
+Entries = list[list[Doc]]
+
+
+def load(data: Path, splits: Sequence[str]) -> tuple[dict[str, list[Doc]], dict[int, int], int]:
+    """(split -> labeled docs, corpus document frequencies of word hashes, corpus size)."""
+    labels: dict[str, tuple[str, str, str]] = {}
+    for split in splits:
+        with (LABELS / f"story_days_{split}.jsonl").open(encoding="utf-8") as fh:
+            for line in fh:
+                row = json.loads(line)
+                labels[row["id"]] = (split, row["day"], row["story"])
+    docs: dict[str, list[Doc]] = {s: [] for s in splits}
+    df: collections.Counter[int] = collections.Counter()
+    seen: set[str] = set()
+    with data.open(encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            if row["id"] in seen:
+                continue
+            seen.add(row["id"])
+            sig = cluster.signature(row["title"], row["text"])
+            df.update(sig.words.tolist())
+            if row["id"] in labels:
+                split, day, story = labels[row["id"]]
+                at = parsedate_to_datetime(row["time"])
+                docs[split].append(
+                    Doc(row["id"], day, row["outlet"], at, row["title"], _lead(row), story, sig)
+                )
+    missing = set(labels) - {d.id for ds in docs.values() for d in ds}
+    if missing:
+        raise SystemExit(f"{len(missing)} labeled articles are not in {data}")
+    return docs, dict(df), len(seen)
+
+
+def _lead(row: dict[str, str]) -> str:
+    """What the digest builder has of an article besides its title: the feed description's start."""
+    return " ".join((row["abstract"] or row["text"]).split())[:300]
+
+
+def streaming(day: list[Doc], df: dict[int, int], n: int) -> Entries:
+    """The day's entries as ingestion would leave them (one StoryIndex per day)."""
+    index = cluster.StoryIndex(WINDOW, prior_df=df, prior_docs=n)
+    stories: dict[int, list[Doc]] = {}
+    for number, doc in enumerate(sorted(day, key=lambda d: (d.at, d.id))):
+        found = index.match(doc.sig, doc.at, source=doc.outlet)
+        story = found.story_id if found else number
+        stories.setdefault(story, []).append(doc)
+        index.add(number, story, doc.sig, doc.at, source=doc.outlet)
+    return list(stories.values())
+
+
+def day_pass(policy: daypass.DayPassPolicy) -> Callable[[Entries], Entries]:
+    """``news.daypass.review`` over a day's entries, as the digest builder runs it."""
+
+    def run(entries: Entries) -> Entries:
+        by_key: dict[int, Doc] = {}
+        members: list[daypass.Member] = []
+        for group, entry in enumerate(entries):
+            for doc in entry:
+                key = len(by_key)
+                by_key[key] = doc
+                members.append(daypass.Member(key, group, doc.title, doc.lead, doc.at))
+        shown = daypass.review(members, policy)
+        return [[by_key[k] for k in keys] for keys in shown]
+
+    return run
+
+
+# Each lever added in turn, so every step's two shares are printed side by side.
+STEPS: list[tuple[str, Callable[[Entries], Entries] | None]] = [
+    ("ingestion only", None),
+    ("+ split on conflicts", day_pass(daypass.DayPassPolicy(merge=False))),
+    ("+ merge, plain stems", day_pass(daypass.DayPassPolicy(skeletons=False))),
+    ("+ merge, skeletons", day_pass(daypass.DayPassPolicy(latin=False))),
+    ("+ Latin as skeletons", day_pass(daypass.DayPassPolicy())),
+]
+
+
+def entry_story(entry: list[Doc]) -> str:
+    counts = collections.Counter(d.story for d in entry)
+    top = max(counts.values())
+    return min((d for d in entry if counts[d.story] == top), key=lambda d: (d.at, d.id)).story
+
+
+@dataclass
+class Shares:
+    entries: int = 0
+    repeats: int = 0
+    merged: int = 0
+    mixed: int = 0
+
+    def add(self, entries: Entries) -> None:
+        shown = collections.Counter(entry_story(e) for e in entries)
+        self.entries += len(entries)
+        self.repeats += sum(c - 1 for c in shown.values())
+        merged = [e for e in entries if len(e) > 1]
+        self.merged += len(merged)
+        self.mixed += sum(1 for e in merged if len({d.story for d in e}) > 1)
+
+    def row(self) -> str:
+        rep = self.repeats / self.entries if self.entries else 0.0
+        mix = self.mixed / self.merged if self.merged else 0.0
+        return f"{self.entries:7} {self.repeats:7} {rep:7.1%}   {self.merged:6} {self.mixed:5} {mix:7.1%}"
+
+
+def evaluate(
+    docs: list[Doc], df: dict[int, int], n: int, regroup: Callable[[Entries], Entries] | None
+) -> tuple[Shares, list[Entries]]:
+    shares = Shares()
+    days: dict[str, list[Doc]] = collections.defaultdict(list)
+    for d in docs:
+        days[d.day].append(d)
+    out: list[Entries] = []
+    for day in sorted(days):
+        entries = streaming(days[day], df, n)
+        if regroup is not None:
+            entries = regroup(entries)
+        shares.add(entries)
+        out.append(entries)
+    return shares, out
+
+
+def show_errors(all_entries: list[Entries]) -> None:
+    for entries in all_entries:
+        shown: dict[str, list[list[Doc]]] = collections.defaultdict(list)
+        for e in entries:
+            shown[entry_story(e)].append(e)
+        for story, es in shown.items():
+            if len(es) > 1:
+                print(f"  REPEAT {story}")
+                for e in es:
+                    print("     | " + " / ".join(f"{d.outlet[:3]} {d.title}" for d in e))
+        for e in entries:
+            if len(e) > 1 and len({d.story for d in e}) > 1:
+                print(
+                    "  MIXED " + " / ".join(f"{d.outlet[:3]} {d.title} [{d.story.split('/')[1]}]" for d in e)
+                )
+
+
+def speed(data: Path, sizes: Sequence[int]) -> None:
+    """Time of ``review_stories`` over a digest pool of n stories (corpus articles, one story each, all
+    within one day: the worst case for candidate pairs), beside ranking and indexing the same pool."""
+    from news.digest import StoryIndex
+    from news.models import DigestStory, StoryArticle
+
+    rows: list[dict[str, str]] = []
+    with data.open(encoding="utf-8") as fh:
+        for line in fh:
+            rows.append(json.loads(line))
+            if len(rows) >= max(sizes):
+                break
+    day = datetime(2018, 5, 9, tzinfo=UTC)
+    for n in sizes:
+        stories = []
+        for i, row in enumerate(rows[:n]):
+            at = day + timedelta(seconds=17 * i)
+            art = StoryArticle(i, row["outlet"], row["url"], row["title"], _lead(row), at)
+            stories.append(
+                DigestStory(
+                    i,
+                    row["title"],
+                    row["url"],
+                    _lead(row),
+                    row["outlet"],
+                    at,
+                    (row["category"],),
+                    articles=(art,),
+                )
+            )
+        started = time.perf_counter()
+        out = daypass.review_stories(stories)
+        took = time.perf_counter() - started
+        started = time.perf_counter()
+        StoryIndex(stories)
+        index = time.perf_counter() - started
+        per_story = 1e3 * took / n
+        print(f"day pass over {n:5} stories: {took:6.2f} s ({per_story:.2f} ms a story, {len(out)} entries)")
+        print(f"  ranking and indexing the same pool (for scale): {index:.3f} s")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--splits", nargs="+", default=["dev", "test"])
+    ap.add_argument("--errors", action="store_true", help="print every repeat and mixed entry (dev only!)")
+    ap.add_argument("--speed", type=int, nargs="*", help="time the pass over pools of these sizes instead")
+    args = ap.parse_args(argv)
+    if args.speed is not None:
+        speed(args.data, args.speed or [1000, 5000])
+        return
+    docs, df, n = load(args.data, args.splits)
+    print(f"{'split':5} {'step':24} entries repeats   share   merged mixed   share")
+    for split in args.splits:
+        stories = len({d.story for d in docs[split]})
+        for name, regroup in STEPS:
+            started = time.perf_counter()
+            shares, entries = evaluate(docs[split], df, n, regroup)
+            took = time.perf_counter() - started
+            print(f"{split:5} {name:24} {shares.row()}   ({took:.2f} s)")
+            if args.errors:
+                show_errors(entries)
+        print(f"{split:5} {'(labels)':24} {len(docs[split]):7} articles, {stories} stories")
+    print(f"targets: repeats <= {TARGET_REPEATS:.0%} of entries, mixed <= {TARGET_MIXED:.0%} of merged ones")
+
+
+if __name__ == "__main__":
+    main()
