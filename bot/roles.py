@@ -264,7 +264,9 @@ def _deliver_loop(
         balancer = asyncio.create_task(rebalance())
         try:
             async with bot:
-                await deliverer.run(should_stop=stop.is_set, poll=max(0.5, 10.0 / speedup))
+                # Pages queued by another process (the digest tick, /digest) wake nobody here: look
+                # every second (one indexed query) rather than every ten.
+                await deliverer.run(should_stop=stop.is_set, poll=1.0)
         finally:
             balancer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
