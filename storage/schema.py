@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -220,6 +221,16 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("chat_id", "digest_key", "page", name="uq_deliveries_chat_digest_page"),
         Index("ix_deliveries_status_not_before", "status", "not_before"),
+        # The open rows of each chat, for "is this row the head of its chat's queue?" in every claim.
+        # Partial: it holds only pending and sending rows, however long the history of sent pages grows,
+        # and the planner picks it even before statistics know of a freshly queued broadcast.
+        Index(
+            "ix_deliveries_open_chat_id",
+            "chat_id",
+            "id",
+            postgresql_where=text("status IN ('pending', 'sending')"),
+            sqlite_where=text("status IN ('pending', 'sending')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

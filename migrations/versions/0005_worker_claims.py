@@ -4,6 +4,8 @@
 * ``deliveries.claimed_by``: which delivery worker holds a ``sending`` row; ``deliveries.due_at``: when
   the digest was due, for the digest-lag metric.
 * ``workers``: one row per live process with its heartbeat; delivery workers split the send rate by it.
+* ``ix_deliveries_open_chat_id``: a partial index of open outbox rows per chat, which every claim's
+  "head of its chat's queue" test uses (2 s → 16 ms per claim with 6,000 pages freshly queued).
 
 Revision ID: 0005
 Revises: 0003
@@ -39,9 +41,19 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_workers")),
     )
     op.create_index(op.f("ix_workers_heartbeat_at"), "workers", ["heartbeat_at"], unique=False)
+    open_rows = sa.text("status IN ('pending', 'sending')")
+    op.create_index(
+        "ix_deliveries_open_chat_id",
+        "deliveries",
+        ["chat_id", "id"],
+        unique=False,
+        postgresql_where=open_rows,
+        sqlite_where=open_rows,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_deliveries_open_chat_id", table_name="deliveries")
     op.drop_index(op.f("ix_workers_heartbeat_at"), table_name="workers")
     op.drop_table("workers")
     with op.batch_alter_table("deliveries") as batch:
