@@ -6,26 +6,23 @@ Every command reads settings once, reports a bad setting as one line, and exits 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.runtime import DEFAULT_FEEDS, services
-from bot.settings import Settings, SettingsError, load_settings, parse_listen
-from jobs.ingest import FeedOutcome
-from jobs.urlguard import UnsafeURLError, check_url
-from news.opml import OPMLError, OPMLFeed, parse_opml, to_opml
-from storage import feeds as feed_store
-from storage.migrate import current, upgrade
+# Each command imports what it uses inside its handler: `nashra --help` or `nashra feeds list` must not
+# pay for numpy, the topic model, feedparser or Telegram (importing every layer took ~0.7 s).
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from news.opml import OPMLFeed
 
 log = logging.getLogger("nashra")
 
-Handler = Callable[[Settings, argparse.Namespace], Awaitable[int] | int]
+Handler = Callable[["Settings", argparse.Namespace], Awaitable[int] | int]
 
 
 class CLIError(Exception):
@@ -37,6 +34,11 @@ def _now() -> datetime:
 
 
 def default_feeds() -> list[OPMLFeed]:
+    from importlib import resources
+
+    from bot.runtime import DEFAULT_FEEDS
+    from news.opml import parse_opml
+
     return parse_opml(resources.files("bot").joinpath(DEFAULT_FEEDS).read_bytes())
 
 
@@ -44,12 +46,16 @@ def default_feeds() -> list[OPMLFeed]:
 
 
 def cmd_db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
+    from storage.migrate import current, upgrade
+
     upgrade(settings.database_url)
     print(f"database at revision {current(settings.database_url)}")
     return 0
 
 
 def cmd_db_current(settings: Settings, _args: argparse.Namespace) -> int:
+    from storage.migrate import current
+
     print(current(settings.database_url) or "empty (run: nashra db upgrade)")
     return 0
 
@@ -58,6 +64,10 @@ def cmd_db_current(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 async def cmd_feeds_add(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.runtime import services
+    from jobs.urlguard import UnsafeURLError, check_url
+    from storage import feeds as feed_store
+
     try:
         url = check_url(args.url, allow_private=settings.fetch_allow_private_networks)
     except UnsafeURLError as exc:
@@ -72,6 +82,9 @@ async def cmd_feeds_add(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_feeds_list(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.runtime import services
+    from storage import feeds as feed_store
+
     async with services(settings) as svc, svc.db.session() as s:
         feeds = await feed_store.list_feeds(s)
     if args.json:
@@ -106,6 +119,9 @@ async def cmd_feeds_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_feeds_remove(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.runtime import services
+    from storage import feeds as feed_store
+
     async with services(settings) as svc, svc.db.session() as s, s.begin():
         removed = await feed_store.remove_feed(s, args.id)
     if not removed:
@@ -116,6 +132,10 @@ async def cmd_feeds_remove(settings: Settings, args: argparse.Namespace) -> int:
 
 async def import_feeds(settings: Settings, feeds: Sequence[OPMLFeed]) -> tuple[int, list[str]]:
     """Add every acceptable feed; returns (added, problems) so one bad line does not stop the rest."""
+    from bot.runtime import services
+    from jobs.urlguard import UnsafeURLError, check_url
+    from storage import feeds as feed_store
+
     added, problems = 0, []
     async with services(settings) as svc:
         for f in feeds:
@@ -134,6 +154,8 @@ async def import_feeds(settings: Settings, feeds: Sequence[OPMLFeed]) -> tuple[i
 
 
 async def cmd_feeds_import(settings: Settings, args: argparse.Namespace) -> int:
+    from news.opml import OPMLError, parse_opml
+
     if args.defaults:
         feeds = default_feeds()
     elif args.file:
@@ -153,6 +175,10 @@ async def cmd_feeds_import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_feeds_export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.runtime import services
+    from news.opml import OPMLFeed, to_opml
+    from storage import feeds as feed_store
+
     async with services(settings) as svc, svc.db.session() as s:
         feeds = await feed_store.list_feeds(s)
     data = to_opml(
@@ -171,6 +197,9 @@ async def cmd_feeds_export(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_fetch(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.runtime import services
+    from jobs.ingest import FeedOutcome
+
     show_progress = sys.stderr.isatty() and not args.json
     async with services(settings) as svc:
         if show_progress:
@@ -190,6 +219,14 @@ async def cmd_fetch(settings: Settings, args: argparse.Namespace) -> int:
                 summary = await svc.ingestor.run(_now(), include_all=args.all, on_feed=done, on_start=started)
         else:
             summary = await svc.ingestor.run(_now(), include_all=args.all)
+        # Stories that broke in this pass get their alerts queued here too (the bot's worker sends them):
+        # a later pass would find nothing new and never look at them again.
+        queued = 0
+        if summary.new:
+            from bot.digest_cli import alert_rules
+            from jobs.alerts import run_alerts
+
+            queued = (await run_alerts(svc.db, _now(), rules=alert_rules(settings))).queued
     if args.json:
         print(json.dumps(summary.as_dict(), ensure_ascii=False))
     else:
@@ -199,6 +236,8 @@ async def cmd_fetch(settings: Settings, args: argparse.Namespace) -> int:
         )
         for f in summary.failures:
             print(f"  failed #{f.feed_id} {f.url}: {f.error}")
+        if queued:
+            print(f"breaking-news alerts queued: {queued}")
     return 0
 
 
@@ -209,13 +248,13 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from telegram.error import InvalidToken, NetworkError
 
     from bot.app import run_bot
+    from bot.settings import SettingsError, parse_listen
 
     overrides: dict[str, object] = {}
     if args.role:
         overrides["role"] = args.role
     if args.listen:
         overrides["listen"] = args.listen
-    if args.listen:
         try:
             parse_listen(args.listen)
         except ValueError as exc:
@@ -298,6 +337,8 @@ def _register_extra_commands(sub: argparse._SubParsersAction[argparse.ArgumentPa
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from bot.settings import SettingsError, load_settings  # pydantic: not needed for --help
+
     try:
         settings = load_settings(args.env_file)
     except SettingsError as exc:
@@ -313,7 +354,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         result = args.func(settings, args)
-        if asyncio.iscoroutine(result):
+        if isinstance(result, Coroutine):
+            import asyncio
+
             result = asyncio.run(result)
         return int(result or 0)
     except SettingsError as exc:

@@ -14,20 +14,37 @@ import logging
 import signal
 import sys
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from telegram import Bot
+# Imported by each command, not here: registering the commands must not load Telegram or SQLAlchemy
+# for every other `nashra` command.
+if TYPE_CHECKING:
+    from telegram import Bot
 
-from bot.settings import Settings
-from jobs.deliver import Deliverer, RetryPolicy, SendLimits, make_bot
-from jobs.digest import DigestPolicy, preview_digest
-from jobs.sendbudget import SendBudget
-from storage.db import Database
+    from bot.settings import Settings
+    from jobs.deliver import Deliverer, SendLimits
+    from jobs.digest import DigestPolicy
+    from jobs.sendbudget import SendBudget
+    from news.alerts import AlertRules
+    from storage.db import Database
 
 log = logging.getLogger(__name__)
 
 
 def digest_policy(settings: Settings) -> DigestPolicy:
+    from jobs.digest import DigestPolicy
+
     return DigestPolicy(catch_up=timedelta(hours=settings.digest_catch_up_hours))
+
+
+def alert_rules(settings: Settings) -> AlertRules:
+    from news.alerts import AlertRules
+
+    return AlertRules(
+        outlets=settings.alert_min_outlets,
+        window=timedelta(minutes=settings.alert_window_minutes),
+        urgent_window=timedelta(minutes=settings.alert_urgent_window_minutes),
+    )
 
 
 def send_limits(settings: Settings, speedup: float = 1.0) -> SendLimits:
@@ -50,6 +67,8 @@ def build_deliverer(
     (``DELIVERY_LEASE_SECONDS``) and only lapsed ones are taken back; on SQLite there is one process and
     anything left ``sending`` at start-up is stuck.
     """
+    from jobs.deliver import Deliverer, RetryPolicy
+
     speedup = max(speedup, 1e-6)
     clock_speed = speedup * settings.send_speedup  # retries and leases run on the emulator's clock too
     retry = RetryPolicy(base=2.0 / clock_speed, cap=600.0 / clock_speed, long_wait=60.0 / clock_speed)
@@ -93,6 +112,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 async def cmd_digest_preview(settings: Settings, args: argparse.Namespace) -> int:
+    from jobs.digest import preview_digest
+    from storage.db import Database
+
     db = Database(settings.database_url)
     try:
         pages = await preview_digest(db, args.chat, datetime.now(UTC), policy=digest_policy(settings))
@@ -112,6 +134,9 @@ async def cmd_digest_preview(settings: Settings, args: argparse.Namespace) -> in
 
 
 async def cmd_deliver(settings: Settings, args: argparse.Namespace) -> int:
+    from jobs.deliver import make_bot
+    from storage.db import Database
+
     db = Database(settings.database_url)
     bot = make_bot(settings.require_token(), settings.bot_api_base_url, concurrency=args.concurrency)
     deliverer = build_deliverer(settings, db, bot, speedup=args.speedup, concurrency=args.concurrency)

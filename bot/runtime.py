@@ -4,27 +4,62 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot.settings import Settings
-from jobs.fetcher import Fetcher, FetchPolicy
-from jobs.ingest import Ingestor
 from storage.db import Database
 from storage.migrate import upgrade
+
+if TYPE_CHECKING:
+    from jobs.fetcher import Fetcher, FetchPolicy
+    from jobs.ingest import Ingestor
 
 DEFAULT_FEEDS = "data/default_feeds.opml"
 
 
-@dataclass(slots=True)
 class Services:
-    settings: Settings
-    db: Database
-    fetcher: Fetcher
-    ingestor: Ingestor
+    """The database, and the fetcher and ingestor built on first use.
+
+    ``nashra feeds list`` needs only the database; building the ingestor would import httpx,
+    feedparser, numpy and the Arabic pipeline for nothing, so those load when a command first asks.
+    """
+
+    __slots__ = ("_fetcher", "_ingestor", "db", "settings")
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self._fetcher: Fetcher | None = None
+        self._ingestor: Ingestor | None = None
+
+    @property
+    def fetcher(self) -> Fetcher:
+        if self._fetcher is None:
+            from jobs.fetcher import Fetcher
+
+            self._fetcher = Fetcher(fetch_policy(self.settings))
+        return self._fetcher
+
+    @property
+    def ingestor(self) -> Ingestor:
+        if self._ingestor is None:
+            from jobs.ingest import Ingestor
+
+            interval = timedelta(minutes=self.settings.fetch_interval_minutes)
+            lease = timedelta(seconds=self.settings.ingest_lease_seconds)
+            self._ingestor = Ingestor(self.db, self.fetcher, interval=interval, lease=lease)
+        return self._ingestor
+
+    async def aclose(self) -> None:
+        if self._fetcher is not None:
+            await self._fetcher.aclose()
+        await self.db.dispose()
 
 
 def fetch_policy(settings: Settings) -> FetchPolicy:
+    from jobs.fetcher import FetchPolicy
+
     return FetchPolicy(
         timeout_s=settings.fetch_timeout_seconds,
         max_bytes=settings.fetch_max_bytes,
@@ -38,15 +73,7 @@ def fetch_policy(settings: Settings) -> FetchPolicy:
 async def start_services(settings: Settings, *, migrate: bool = True) -> Services:
     if migrate:
         upgrade(settings.database_url)
-    db = Database(settings.database_url)
-    fetcher = Fetcher(fetch_policy(settings))
-    ingestor = Ingestor(
-        db,
-        fetcher,
-        interval=timedelta(minutes=settings.fetch_interval_minutes),
-        lease=timedelta(seconds=settings.ingest_lease_seconds),
-    )
-    return Services(settings, db, fetcher, ingestor)
+    return Services(settings, Database(settings.database_url))
 
 
 async def seed_default_feeds(svc: Services) -> int:
@@ -69,8 +96,7 @@ async def seed_default_feeds(svc: Services) -> int:
 
 
 async def stop_services(services: Services) -> None:
-    await services.fetcher.aclose()
-    await services.db.dispose()
+    await services.aclose()
 
 
 @asynccontextmanager

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     poll_timeout_seconds: float = Field(default=10.0, ge=0, le=50)
     # Only for the Bot API emulator, whose flood windows can be shrunk: scales every send limit.
     send_speedup: float = Field(default=1.0, gt=0, le=1000)
+    alert_min_outlets: int = Field(default=3, ge=2, le=20)
+    alert_window_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    alert_urgent_window_minutes: int = Field(default=30, ge=1, le=24 * 60)
     log_level: str = "INFO"
 
     role: Literal["all", "updates", "ingest", "deliver"] = "all"

@@ -48,12 +48,16 @@ def t(lang: str, key: str, /, **values: object) -> str:
 COMMANDS_AR: dict[str, str] = {
     "start": "الاشتراك في النشرة أو استئنافها",
     "topics": "اختيار المواضيع",
-    "time": "موعد النشرة اليومية، مثل /time 07:30",
+    "time": "مواعيد النشرات (حتى ٤ يوميًا)، مثل /time 07:00 19:00",
     "timezone": "المنطقة الزمنية، مثل /timezone Africa/Cairo",
     "digest": "النشرة الآن",
     "latest": "آخر العناوين، أو عناوين موضوع واحد",
     "search": "البحث في الأخبار المخزنة",
     "settings": "إعدادات هذه المحادثة",
+    "alerts": "تنبيهات الأخبار العاجلة: /alerts on أو off",
+    "quiet": "ساعات الهدوء بلا تنبيهات، مثل /quiet 23:00 07:00",
+    "sources": "كتم مصادر الأخبار أو إعادتها",
+    "length": "طول النشرة: /length short (عناوين) أو full",
     "addtopic": "موضوع خاص بكلمات مفتاحية",
     "deltopic": "حذف موضوع خاص",
     "channel": "ربط قناة تديرها وضبطها من هنا",
@@ -67,12 +71,16 @@ COMMANDS_AR: dict[str, str] = {
 COMMANDS_EN: dict[str, str] = {
     "start": "Subscribe to the digest or resume it",
     "topics": "Choose topics",
-    "time": "Daily delivery time, e.g. /time 07:30",
+    "time": "Edition times (up to 4 a day), e.g. /time 07:00 19:00",
     "timezone": "Timezone, e.g. /timezone Africa/Cairo",
     "digest": "The digest now",
     "latest": "Latest headlines, optionally of one topic",
     "search": "Search stored news",
     "settings": "This chat's settings",
+    "alerts": "Breaking-news alerts: /alerts on or off",
+    "quiet": "Quiet hours without alerts, e.g. /quiet 23:00 07:00",
+    "sources": "Mute or unmute news outlets",
+    "length": "Digest length: /length short (titles) or full",
     "addtopic": "Your own keyword topic",
     "deltopic": "Delete one of your topics",
     "channel": "Link a channel you run and set it up from here",
@@ -108,6 +116,31 @@ _AR: dict[str, str] = {
     "btn_this_chat": "هذه المحادثة",
     "time_usage": "اكتب الموعد بعد الأمر، مثل: /time 07:30 (بتوقيت {tz}).",
     "time_set": "سأرسل النشرة إلى {chat} يوميًا الساعة {time} ({tz}). الموعد القادم: {next}.",
+    "alerts_usage": (
+        "لم أفهم «{value}». اكتب /alerts on لتفعيل التنبيهات العاجلة أو /alerts off لإيقافها، "
+        "أو عددًا بين {low} و{high} للحد الأقصى في اليوم، مثل /alerts 5"
+    ),
+    "alerts_state": "التنبيهات العاجلة في {chat}: {state}",
+    "alerts_on_state": "مفعّلة ✅، {cap} في اليوم على الأكثر، ولا تنبيهات في ساعات الهدوء ({quiet})",
+    "alerts_off_state": "متوقفة (للتفعيل: /alerts on)",
+    "quiet_none": "بلا ساعات هدوء",
+    "quiet_usage": "ساعات الهدوء الآن: {now}. للتغيير: /quiet 23:00 07:00 — أو /quiet off لإلغائها.",
+    "quiet_set": "ساعات الهدوء في {chat}: {quiet} ({tz}). لن تصل فيها تنبيهات عاجلة؛ النشرات تصل كالمعتاد.",
+    "length_usage": (
+        "اكتب /length short للعناوين فقط أو /length full للعناوين مع الملخصات، "
+        "ويمكنك إضافة عدد الأخبار لكل موضوع (١–{high})، مثل: /length short 5"
+    ),
+    "length_set": "طول النشرة في {chat}: {length}.",
+    "length_short": "قصيرة (عناوين فقط)، حتى {n} أخبار لكل موضوع",
+    "length_full": "كاملة (عناوين وملخصات)، حتى {n} أخبار لكل موضوع",
+    "sources_prompt": "مصادر الأخبار في {chat}: اضغط على مصدر لكتمه 🔇 أو إعادته ✅.\nالمكتومة: {muted}",
+    "sources_none": "لا مصادر أخبار بعد. انتظر دورة الجلب القادمة ثم أعد المحاولة.",
+    "no_such_source": "لا أعرف مصدرًا باسم «{name}». المصادر المتاحة: {names}",
+    "source_muted": "كُتم المصدر «{name}» في {chat}: لن يظهر في النشرات والتنبيهات و/latest و/search.",
+    "source_unmuted": "عاد المصدر «{name}» إلى {chat}.",
+    "source_muted_short": "🔇 كُتم: {name}",
+    "source_unmuted_short": "✅ عاد: {name}",
+    "stats_chart": "📊 نشرة: الأخبار حسب الموضوع، حالة المصادر والرسائل المرسلة (آخر ٧ أيام)",
     "tz_prompt": "اختر المنطقة الزمنية لـ{chat}، أو اكتبها بعد الأمر مثل: /timezone Africa/Cairo",
     "tz_set": "المنطقة الزمنية لـ{chat} الآن {tz}. الموعد القادم: {next}.",
     "schedule_error": "{message}",
@@ -117,12 +150,16 @@ _AR: dict[str, str] = {
         "<b>نشرة</b>: أخبار عربية مختصرة كل يوم، من مصادر موثوقة، حسب المواضيع التي تختارها.\n\n"
         "/start الاشتراك أو الاستئناف\n"
         "/topics اختيار المواضيع\n"
-        "/time 07:30 موعد النشرة اليومية\n"
+        "/time 07:00 19:00 مواعيد النشرات (حتى ٤ يوميًا)\n"
         "/timezone Africa/Cairo المنطقة الزمنية\n"
         "/digest النشرة الآن\n"
         "/latest [موضوع] آخر العناوين\n"
         "/search كلمات البحث في الأخبار\n"
         "/settings الإعدادات\n"
+        "/alerts on|off تنبيهات الأخبار العاجلة (/alerts 10: عشرة في اليوم على الأكثر)\n"
+        "/quiet 23:00 07:00 ساعات الهدوء بلا تنبيهات\n"
+        "/sources كتم مصادر الأخبار أو إعادتها\n"
+        "/length short|full عناوين فقط أو مع الملخصات\n"
         "/addtopic الاسم: كلمة، كلمة، -كلمة موضوع خاص بكلماتك\n"
         "/deltopic الاسم حذف موضوع خاص\n"
         "/stop إيقاف النشرة مؤقتًا"
@@ -136,10 +173,13 @@ _AR: dict[str, str] = {
     "settings": (
         "⚙️ <b>إعدادات {chat}</b>\n"
         "الحالة: {state}\n"
-        "الموعد: {time} يوميًا ({tz})\n"
+        "المواعيد: {time} يوميًا ({tz})\n"
         "الموعد القادم: {next}\n"
         "المواضيع: {topics}\n"
-        "مواضيعك الخاصة: {own}"
+        "مواضيعك الخاصة: {own}\n"
+        "الطول: {length}\n"
+        "التنبيهات العاجلة: {alerts}\n"
+        "المصادر المكتومة: {muted}"
     ),
     "settings_target": "\n\nتضبط الآن: {chat}. للتبديل: /channel",
     "state_on": "مفعّلة ✅",
@@ -234,6 +274,31 @@ _EN: dict[str, str] = {
     "btn_this_chat": "This chat",
     "time_usage": "Write the time after the command, e.g. /time 07:30 ({tz} time).",
     "time_set": "I will send {chat} the digest daily at {time} ({tz}). Next one: {next}.",
+    "alerts_usage": (
+        "I could not read “{value}”. Send /alerts on to turn breaking-news alerts on, /alerts off to "
+        "turn them off, or a number from {low} to {high} for the daily maximum, e.g. /alerts 5"
+    ),
+    "alerts_state": "Breaking-news alerts for {chat}: {state}",
+    "alerts_on_state": "on ✅, at most {cap} a day, none in quiet hours ({quiet})",
+    "alerts_off_state": "off (to turn on: /alerts on)",
+    "quiet_none": "no quiet hours",
+    "quiet_usage": "Quiet hours now: {now}. To change: /quiet 23:00 07:00, or /quiet off.",
+    "quiet_set": "Quiet hours for {chat}: {quiet} ({tz}). No alerts then; digests arrive as usual.",
+    "length_usage": (
+        "Send /length short for titles only or /length full for titles with summaries; you may add "
+        "the stories per topic (1–{high}), e.g. /length short 5"
+    ),
+    "length_set": "Digest length for {chat}: {length}.",
+    "length_short": "short (titles only), up to {n} stories per topic",
+    "length_full": "full (titles and summaries), up to {n} stories per topic",
+    "sources_prompt": "News outlets for {chat}: tap one to mute 🔇 or unmute ✅ it.\nMuted: {muted}",
+    "sources_none": "No news outlets yet. Wait for the next fetch pass and try again.",
+    "no_such_source": "I know no outlet called “{name}”. Outlets: {names}",
+    "source_muted": "Muted “{name}” for {chat}: it disappears from digests, alerts, /latest and /search.",
+    "source_unmuted": "“{name}” is back for {chat}.",
+    "source_muted_short": "🔇 muted: {name}",
+    "source_unmuted_short": "✅ back: {name}",
+    "stats_chart": "📊 Nashra: articles by topic, feed health and messages sent (last 7 days)",
     "tz_prompt": "Choose the timezone for {chat}, or type it after the command, e.g. /timezone Africa/Cairo",
     "tz_set": "{chat} now uses {tz}. Next digest: {next}.",
     "schedule_error": "{message}",
@@ -243,12 +308,16 @@ _EN: dict[str, str] = {
         "<b>Nashra</b>: a short daily digest of Arabic news from trusted outlets, by the topics you pick.\n\n"
         "/start subscribe or resume\n"
         "/topics choose topics\n"
-        "/time 07:30 daily delivery time\n"
+        "/time 07:00 19:00 edition times (up to 4 a day)\n"
         "/timezone Africa/Cairo timezone\n"
         "/digest the digest now\n"
         "/latest [topic] latest headlines\n"
         "/search words search the news\n"
         "/settings settings\n"
+        "/alerts on|off breaking-news alerts (/alerts 10: at most ten a day)\n"
+        "/quiet 23:00 07:00 quiet hours without alerts\n"
+        "/sources mute or unmute outlets\n"
+        "/length short|full titles only, or with summaries\n"
         "/addtopic NAME: word, word, -word your own keyword topic\n"
         "/deltopic NAME delete one of your topics\n"
         "/stop pause the digest"
@@ -262,10 +331,13 @@ _EN: dict[str, str] = {
     "settings": (
         "⚙️ <b>Settings of {chat}</b>\n"
         "Status: {state}\n"
-        "Time: {time} daily ({tz})\n"
+        "Times: {time} daily ({tz})\n"
         "Next digest: {next}\n"
         "Topics: {topics}\n"
-        "Your own topics: {own}"
+        "Your own topics: {own}\n"
+        "Length: {length}\n"
+        "Breaking-news alerts: {alerts}\n"
+        "Muted outlets: {muted}"
     ),
     "settings_target": "\n\nYou are configuring: {chat}. To switch: /channel",
     "state_on": "active ✅",

@@ -70,6 +70,8 @@ async def ingest_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
 
     svc = services_of(context.application)
     summary = await svc.ingestor.run(datetime.now(UTC))
+    if summary.new:
+        await alert_pass(context.application, svc.settings)
     if summary.feeds_ok or summary.feeds_failed:
         log.info(
             "ingest: %d feeds ok, %d failed, %d new, %d duplicates",
@@ -78,6 +80,17 @@ async def ingest_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
             summary.new,
             summary.duplicates,
         )
+
+
+async def alert_pass(application: Application, settings: Settings) -> None:  # type: ignore[type-arg]
+    """Right after new articles were stored: queue the alerts of stories that just broke, wake delivery."""
+    from bot.app import services_of
+    from bot.digest_cli import alert_rules
+    from jobs.alerts import run_alerts
+
+    run = await run_alerts(services_of(application).db, datetime.now(UTC), rules=alert_rules(settings))
+    if run.queued:
+        wake_delivery(application)
 
 
 async def digest_pass(db: Database, settings: Settings) -> int:

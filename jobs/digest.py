@@ -21,13 +21,15 @@ from functools import lru_cache
 from typing import cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from news.alerts import alerted_earlier, titles_only, visible_story
 from news.calendar import Digits
 from news.daypass import review_stories
 from news.digest import StoryIndex, TopicSection, digest_group_key, rank_stories
 from news.models import DigestPage, DigestStory, Topic
 from news.render import RenderCache, render_digest, render_empty
-from news.schedule import digest_due, next_digest_at
+from news.schedule import digest_due, next_edition_at
 from news.topics import BUILTIN_TOPICS, ArticleTerms, KeywordMatcher, keyword_phrase
+from storage import alerts as alert_store
 from storage import chats as chat_store
 from storage import deliveries as outbox
 from storage import stories as story_store
@@ -38,6 +40,10 @@ log = logging.getLogger(__name__)
 
 DAILY_PREFIX = "daily"
 ON_DEMAND_PREFIX = "now"
+SHORT = "short"
+FULL = "full"
+SHORT_PER_TOPIC = 5
+"""Stories per topic of a short (titles-only) digest unless the chat chose a number."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +154,9 @@ class DigestBuilder:
             self._definitions.setdefault(_definition(topic), f"#kw{len(self._definitions) + 1}")
         if self._definitions:
             ranked = self._tag_keyword_matches(ranked)
+        self._ranked = ranked
         self._index = StoryIndex(ranked, presorted=True)
+        self._muted_indexes: dict[frozenset[str], StoryIndex] = {}
         self._cache: dict[Hashable, tuple[tuple[DigestPage, ...], tuple[int, ...]]] = {}
         self._blocks = RenderCache()
         self.renderings = 0
@@ -158,18 +166,25 @@ class DigestBuilder:
         return self._ids
 
     def build(
-        self, chat: ChatSettings, keyword_topics: Sequence[Topic] = (), sent: Collection[int] = ()
+        self,
+        chat: ChatSettings,
+        keyword_topics: Sequence[Topic] = (),
+        sent: Collection[int] = (),
+        alerted: Collection[int] = (),
     ) -> tuple[tuple[DigestPage, ...], tuple[int, ...]]:
         """(pages, story ids in them) of ``chat``'s digest; no pages when nothing matches.
 
         ``keyword_topics`` must have been given to the constructor (any chat's topic with the same
-        definition will do).
+        definition will do). The chat's muted outlets, its length and the stories it already got an
+        alert about (``alerted``, marked «سبق التنبيه») shape the result, see ``news.alerts``.
         """
         internal = {t.key: self._internal_key(t) for t in keyword_topics}
         wanted = tuple(dict.fromkeys([*(internal.get(k, k) for k in chat.topics), *internal.values()]))
         if not wanted:
             return (), ()
         names = tuple((internal[t.key], t.name_ar) for t in keyword_topics)
+        short = chat.digest_length == SHORT
+        per_topic = chat.per_topic or (SHORT_PER_TOPIC if short else self.policy.limit_per_topic)
         group = digest_group_key(
             topics=wanted,
             tz=chat.timezone,
@@ -177,24 +192,39 @@ class DigestBuilder:
             exclude_ids=self._ids.intersection(sent),
             digits=chat.digits,
             lang=chat.language,
-            limit_per_topic=self.policy.limit_per_topic,
+            limit_per_topic=per_topic,
             limit_total=self.policy.limit_total,
         )
-        key: Hashable = (group, names) if names else group
+        marked = self._ids.intersection(alerted)
+        variant = (chat.muted_sources, short, marked)
+        key: Hashable = (group, names, variant) if names or any(variant) else group
         cached = self._cache.get(key)
         if cached is None:
-            sections = self._index.select(
+            sections = self._index_for(chat.muted_sources).select(
                 topics=wanted,
                 since=self.since,
                 topic_names={**_builtin_names(chat.language), **dict(names)}
                 if names
                 else _builtin_names(chat.language),
                 exclude_ids=group.exclude_ids,
-                limit_per_topic=self.policy.limit_per_topic,
+                limit_per_topic=per_topic,
                 limit_total=self.policy.limit_total,
             )
+            if short or marked:
+                sections = [_shaped(section, short, marked, chat.language) for section in sections]
             cached = self._cache[key] = self._render(chat, sections)
         return cached
+
+    def _index_for(self, muted: frozenset[str]) -> StoryIndex:
+        """The story index as chats that muted ``muted`` see it: stories only muted outlets told are
+        gone, the others name only unmuted outlets. Built once per distinct muted set and tick."""
+        if not muted:
+            return self._index
+        index = self._muted_indexes.get(muted)
+        if index is None:
+            shown = (visible_story(s, muted) for s in self._ranked)
+            index = self._muted_indexes[muted] = StoryIndex(rank_stories(s for s in shown if s is not None))
+        return index
 
     def _internal_key(self, topic: Topic) -> str:
         key = self._definitions.get(_definition(topic))
@@ -255,6 +285,15 @@ class DigestBuilder:
         return [_with_topics(s, (*s.topics, *extra[i])) if i in extra else s for i, s in enumerate(ranked)]
 
 
+def _shaped(section: TopicSection, short: bool, marked: frozenset[int], lang: str) -> TopicSection:
+    """``section`` with summaries dropped (short digests) and alerted stories marked."""
+    stories = tuple(
+        alerted_earlier(s2, lang) if s2.story_id in marked else s2
+        for s2 in (titles_only(s1) if short else s1 for s1 in section.stories)
+    )
+    return TopicSection(section.key, section.heading, stories)
+
+
 def _definition(topic: Topic) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return (tuple(topic.keywords), tuple(topic.excluded))
 
@@ -313,7 +352,7 @@ async def run_digests(db: Database, now: datetime, *, policy: DigestPolicy | Non
                     seen_next=chat.next_digest_at,
                     seen_last=chat.last_digest_at,
                     digest_key="",
-                    next_at=decision.skip_to,
+                    next_at=next_edition_at(chat.editions, tz, now),
                 )
             )
     if late:
@@ -337,7 +376,7 @@ async def run_digests(db: Database, now: datetime, *, policy: DigestPolicy | Non
             digest_key=d.digest_key,
             pages=d.pages,
             story_ids=d.story_ids,
-            next_at=next_digest_at(d.chat.delivery_minute, zone(d.chat.timezone), now),
+            next_at=next_edition_at(d.chat.editions, zone(d.chat.timezone), now),
             digest_at=now,
             due_at=d.chat.next_digest_at,
         )
@@ -383,12 +422,15 @@ async def build_digests(
         sent = await outbox.sent_story_ids(
             s, pks, [i for st in stories for i in (st.story_id, *st.merged_ids)]
         )
+        alerted = await alert_store.alerted_stories(s, pks, now - policy.window - timedelta(days=1))
     every_keyword_topic = [t for topics in keyword.values() for t in topics]
     builder = DigestBuilder(stories, now=now, policy=policy, keyword_topics=every_keyword_topic)
     out: list[ChatDigest] = []
     for chat in chats:
         try:
-            pages, ids = builder.build(chat, keyword.get(chat.id, ()), sent.get(chat.id, ()))
+            pages, ids = builder.build(
+                chat, keyword.get(chat.id, ()), sent.get(chat.id, ()), alerted.get(chat.id, ())
+            )
         except Exception:  # one chat's bad data must not hold back everybody's digest
             log.exception(
                 "digest: could not build the digest of chat %d; retrying next tick", chat.telegram_id

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from jobs import metrics
@@ -21,14 +22,16 @@ from jobs.workers import worker_id
 from news.article import to_article
 from news.classifier import TopicClassifier
 from news.models import Article, ParsedFeed
-from news.parse import FeedParseError, parse_feed
 from news.schedule import next_check_at
-from news.summary import summarize
-from news.topics import desk_topic, url_sections, with_desk
 from storage import articles as article_store
 from storage import feeds as feed_store
 from storage.db import Database
 from storage.feeds import FeedInfo
+
+# The Arabic pipeline (feedparser, numpy, the topic model's code) is imported where an article is first
+# handled: a pass in which every feed answers 304 never loads it.
+if TYPE_CHECKING:
+    from news.classifier import TopicClassifier
 
 log = logging.getLogger(__name__)
 
@@ -84,21 +87,32 @@ class Enricher:
     """
 
     def __init__(self, classifier: TopicClassifier | None = None, *, summary_budget: int = 300) -> None:
-        self._classifier = classifier or TopicClassifier.load()
+        if classifier is None:
+            from news.classifier import TopicClassifier
+
+            classifier = TopicClassifier.load()
+        self._classifier = classifier
         self._budget = summary_budget
 
     def __call__(self, article: Article) -> Article:
-        prediction = self._classifier.predict(
-            article.title, article.summary, article.body, url=article.canonical_url or article.url
+        return self.many([article])[0]
+
+    def many(self, articles: Sequence[Article]) -> list[Article]:
+        """Every article of one feed at once: the classifier's matrix work is done once per outlet."""
+        from news.summary import summarize
+        from news.topics import desk_topic, url_sections, with_desk
+
+        predictions = self._classifier.predict_many(
+            [(a.title, a.summary, a.body) for a in articles], [a.canonical_url or a.url for a in articles]
         )
-        text = article.body or article.summary
-        return replace(
-            article,
-            topics=with_desk(
-                prediction.topics, desk_topic([*article.categories, *url_sections(article.url)])
-            ),
-            digest_summary=summarize(article.title, text, budget=self._budget),
-        )
+        return [
+            replace(
+                a,
+                topics=with_desk(p.topics, desk_topic([*a.categories, *url_sections(a.url)])),
+                digest_summary=summarize(a.title, a.body or a.summary, budget=self._budget),
+            )
+            for a, p in zip(articles, predictions, strict=True)
+        ]
 
 
 def _source_name(feed: FeedInfo, parsed_title: str) -> str:
@@ -106,6 +120,8 @@ def _source_name(feed: FeedInfo, parsed_title: str) -> str:
 
 
 def _parse_and_clean(feed: FeedInfo, result: FetchResult) -> tuple[ParsedFeed, list[Article]]:
+    from news.parse import parse_feed
+
     parsed = parse_feed(result.body, result.headers, result.final_url)
     source = _source_name(feed, parsed.title)
     cleaned = (to_article(e, source=source, feed_url=result.final_url) for e in parsed.entries)
@@ -230,6 +246,8 @@ class Ingestor:
             return await self._failed(feed, now, result.error or "fetch failed", result)
         # Parsing, cleaning and enrichment are pure CPU work: they run in a worker thread so that the
         # bot's handlers, which share this event loop, keep answering during a large ingestion pass.
+        from news.parse import FeedParseError
+
         try:
             parsed, candidates = await asyncio.to_thread(_parse_and_clean, feed, result)
         except FeedParseError as exc:
@@ -237,14 +255,16 @@ class Ingestor:
         async with self._store_lock:
             try:
                 async with self._db.session() as s, s.begin():
-                    stored = await article_store.insert_articles(s, feed.id, candidates, fetched_at=now)
-                    # Enrichment costs CPU, so only what is new pays for it.
-                    enrich = self._enrich()
-                    enriched = await asyncio.to_thread(
-                        lambda: [replace(sa, article=enrich(sa.article)) for sa in stored.inserted]
+                    # Enrichment costs CPU, so only what is new pays for it, between the lookup of
+                    # known articles and the INSERT that then writes each row once.
+                    stored = await article_store.insert_articles(
+                        s,
+                        feed.id,
+                        candidates,
+                        fetched_at=now,
+                        prepare=lambda fresh: asyncio.to_thread(self._enrich_all, fresh),
                     )
-                    await article_store.store_enrichment(s, enriched)
-                    await self._clusterer.assign(s, enriched, now)
+                    await self._clusterer.assign(s, stored.inserted, now)
                     await feed_store.record_fetch_ok(
                         s,
                         feed.id,
@@ -262,6 +282,12 @@ class Ingestor:
         return FeedOutcome(
             feed.id, feed.url, "ok", new=len(stored.inserted), duplicates=stored.duplicates + skipped
         )
+
+    def _enrich_all(self, articles: list[Article]) -> list[Article]:
+        enrich = self._enrich()
+        if isinstance(enrich, Enricher):
+            return enrich.many(articles)
+        return [enrich(a) for a in articles]
 
     def _enrich(self) -> Callable[[Article], Article]:
         # Built on first use: loading the classifier is wasted work for passes that find nothing new.

@@ -26,16 +26,17 @@ from telegram.error import BadRequest, Forbidden
 from jobs.urlguard import UnsafeURLError, check_url
 from news.arabic import normalize, proclitic_splits, stem, tokenize
 from news.models import Topic
-from news.schedule import next_digest_at, parse_time, parse_timezone
+from news.schedule import next_edition_at, parse_time, parse_times, parse_timezone
 from news.topics import BUILTIN_TOPICS, KEY_PREFIX, ArticleTerms, KeywordMatcher, parse_keyword_topic
 from storage import chats as chat_store
 from storage import feeds as feed_store
 from storage import search as search_store
+from storage import stats as stats_store
 from storage.chats import ChatSettings
 from storage.db import Database, Session
 from storage.feeds import FeedInfo
 from storage.search import Headline
-from storage.stats import Stats, collect_stats
+from storage.stats import Stats, WeekFigures, collect_stats
 
 MAX_KEYWORD_TOPICS = 20
 """Keyword topics one chat may define: each costs matching work on every digest."""
@@ -137,8 +138,9 @@ async def require_chat(db: Database, telegram_id: int) -> ChatSettings:
     return chat
 
 
-def _next_at(minute: int, timezone: str, now: datetime) -> datetime:
-    return next_digest_at(minute, ZoneInfo(timezone), now)
+def _next_at(minute: int | Sequence[int], timezone: str, now: datetime) -> datetime:
+    minutes = (minute,) if isinstance(minute, int) else minute
+    return next_edition_at(minutes, ZoneInfo(timezone), now)
 
 
 async def subscribe(
@@ -173,7 +175,7 @@ async def subscribe(
             "deactivated_reason": None,
         }
         if state != "already" or old.next_digest_at is None:
-            changes["next_digest_at"] = _next_at(old.delivery_minute, old.timezone, now)
+            changes["next_digest_at"] = _next_at(old.editions, old.timezone, now)
         if linked_by is not None:
             changes["linked_by"] = linked_by
         return await chat_store.update_chat(s, chat.telegram_id, **changes), state
@@ -251,12 +253,20 @@ async def toggle_topic(db: Database, telegram_id: int, key: str) -> tuple[ChatSe
 
 
 async def set_time(db: Database, telegram_id: int, text: str, now: datetime) -> ChatSettings:
-    """/time HH:MM: the daily delivery time, in the chat's timezone. Raises ``ScheduleInputError``."""
+    """/time 07:00 [19:00 …]: up to four daily editions, in the chat's timezone.
+
+    Raises ``ScheduleInputError`` (a bad time, or more than four). Each edition carries what the chat
+    has not received yet, so two editions never repeat a story.
+    """
     chat = await require_chat(db, telegram_id)
-    minute = parse_time(text)
+    minutes = parse_times(text)
     async with db.session() as s, s.begin():
         return await chat_store.update_chat(
-            s, telegram_id, delivery_minute=minute, next_digest_at=_next_at(minute, chat.timezone, now)
+            s,
+            telegram_id,
+            delivery_minute=minutes[0],
+            edition_minutes=minutes if len(minutes) > 1 else (),
+            next_digest_at=_next_at(minutes, chat.timezone, now),
         )
 
 
@@ -266,7 +276,7 @@ async def set_timezone(db: Database, telegram_id: int, name: str, now: datetime)
     zone = parse_timezone(name).key
     async with db.session() as s, s.begin():
         return await chat_store.update_chat(
-            s, telegram_id, timezone=zone, next_digest_at=_next_at(chat.delivery_minute, zone, now)
+            s, telegram_id, timezone=zone, next_digest_at=_next_at(chat.editions, zone, now)
         )
 
 
@@ -432,8 +442,16 @@ def _one_per_story(headlines: Sequence[Headline], limit: int) -> list[Headline]:
     return out
 
 
-async def latest(db: Database, topics: Sequence[Topic], now: datetime, *, limit: int = 10) -> list[Headline]:
-    """Newest headlines of the last two days in any of ``topics``, one per story.
+async def latest(
+    db: Database,
+    topics: Sequence[Topic],
+    now: datetime,
+    *,
+    limit: int = 10,
+    muted: frozenset[str] = frozenset(),
+) -> list[Headline]:
+    """Newest headlines of the last two days in any of ``topics``, one per story, none from ``muted``
+    outlets (a story another outlet told still shows, under that outlet's headline).
 
     Built-in topics are matched by the classifier's labels stored with each article; keyword topics by
     their keywords against title and summary.
@@ -445,9 +463,13 @@ async def latest(db: Database, topics: Sequence[Topic], now: datetime, *, limit:
         if matchers:
             recent = await search_store.recent_articles(s, since=since, limit=500)
         else:
-            recent = await search_store.recent_articles(s, since=since, topic_keys=builtin, limit=limit * 5)
+            recent = await search_store.recent_articles(
+                s, since=since, topic_keys=builtin, limit=limit * (10 if muted else 5)
+            )
 
     def wanted(h: Headline) -> bool:
+        if h.source in muted:
+            return False
         if any(k in h.topics for k in builtin):
             return True
         terms = ArticleTerms.of(f"{h.title}\n{h.summary}")
@@ -478,14 +500,17 @@ def search_readings(query: str) -> list[tuple[str, ...]]:
     return out
 
 
-async def search(db: Database, query: str, *, limit: int = 10) -> list[Headline]:
-    """/search words: stored articles containing every word (Arabic-aware), newest first."""
+async def search(
+    db: Database, query: str, *, limit: int = 10, muted: frozenset[str] = frozenset()
+) -> list[Headline]:
+    """/search words: stored articles containing every word (Arabic-aware), newest first, none from
+    ``muted`` outlets."""
     readings = search_readings(query)
     if not readings:
         raise SubscriptionError("search_usage")
     async with db.session() as s:
-        found = await search_store.search_articles(s, readings, limit=limit * 3)
-    return _one_per_story(found, limit)
+        found = await search_store.search_articles(s, readings, limit=limit * (6 if muted else 3))
+    return _one_per_story([h for h in found if h.source not in muted], limit)
 
 
 # --- operators ----------------------------------------------------------------------------------------
@@ -513,6 +538,12 @@ async def remove_feed(db: Database, feed_id: int) -> None:
 async def list_feeds(db: Database) -> list[FeedInfo]:
     async with db.session() as s:
         return await feed_store.list_feeds(s)
+
+
+async def week_figures(db: Database, timezone: str, now: datetime) -> WeekFigures:
+    """The /stats chart's figures: the last seven local days in the bot's default timezone."""
+    async with db.session() as s:
+        return await stats_store.week_figures(s, now=now, tz=ZoneInfo(timezone))
 
 
 async def stats(db: Database, timezone: str, now: datetime) -> Stats:

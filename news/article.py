@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin, urlsplit
 
+from news.alerts import URGENT, is_urgent
 from news.clean import clean_body, clean_title, html_to_text, strip_dateline
 from news.dedup import canonical_url, content_fingerprint
 from news.models import Article, FeedEntry
@@ -110,6 +111,17 @@ def to_article(entry: FeedEntry, *, source: str, feed_url: str) -> Article | Non
         guid=guid,
         published_at=entry.published,
         source=source,
-        categories=_categories(entry.categories),
+        categories=_urgent_mark(entry.title[:MAX_RAW_TITLE], _categories(entry.categories)),
         fingerprint=content_fingerprint(title, body or summary),
     )
+
+
+def _urgent_mark(raw_title: str, categories: tuple[str, ...]) -> tuple[str, ...]:
+    """``categories`` plus «عاجل» when the raw headline carried it.
+
+    ``clean_title`` strips «عاجل:» from the display title, yet breaking-news alerts need to know the
+    outlet flagged the item; keeping the flag as a category puts both signals in one stored field.
+    """
+    if URGENT in categories or not is_urgent(raw_title, ()):
+        return categories
+    return (*categories[: MAX_CATEGORIES - 1], URGENT)

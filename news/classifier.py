@@ -253,8 +253,8 @@ class TopicClassifier:
             # one gather per feature instead of two.
             sources = replace(
                 sources,
-                shared=sources.shared.astype(np.float16),
-                blocks=sources.blocks.astype(np.float16),
+                shared=sources.shared.astype(np.float16, copy=False),
+                blocks=sources.blocks.astype(np.float16, copy=False),
                 intercept=sources.intercept.astype(np.float32),
             )
             self._source_coef: FloatArray = sources.blocks.astype(np.float32)
@@ -266,18 +266,21 @@ class TopicClassifier:
         self.temperature = temperature
         self.second_min_prob = second_min_prob
         self.info: dict[str, Any] = dict(info or {})  # provenance: data, calibration figures
-        self._vocabulary: tuple[str, ...] = tuple(vocabulary)
-        if len(set(self._vocabulary)) != len(self._vocabulary):
+        if len(set(vocabulary)) != len(vocabulary):
             raise ValueError("the vocabulary holds a feature twice")
-        self._unigrams, self._bigram_codes, self._bigram_cols, self._title_cols = _lookup_tables(
-            self._vocabulary
-        )
+        # Scoring needs only the lookup tables built here; the names (~120k strings, ~10 MB as Python
+        # objects) are kept as their UTF-8 text, for ``vocabulary()`` and ``to_bytes``.
+        self._n_features = len(vocabulary)
+        self._vocabulary_utf8 = "\n".join(vocabulary).encode("utf-8")
+        self._unigrams, self._bigram_codes, self._bigram_cols, self._title_cols = _lookup_tables(vocabulary)
         # Word forms with their stems' columns, found at training time (``word_table``): a stemming cache.
         self._words = table = words or WordTable([], [], [])
         if not len(table.forms) == len(table.columns) == len(table.tokens):
             raise ValueError("the word table's lists differ in length")
-        pairs = list(zip(table.forms, table.columns, strict=True))
-        tokens = _TokenColumns(compress(pairs, table.tokens), self._unigrams)
+        pairs = zip(table.forms, table.columns, strict=True)
+        tokens = _TokenColumns(
+            compress(zip(table.forms, table.columns, strict=True), table.tokens), self._unigrams
+        )
         self._chunk_columns = _ChunkColumns(dict(pairs), tokens)
         self._idf = idf.astype(np.float32)
         # Stored in half precision; rounding here too makes a freshly trained model score exactly as
@@ -294,7 +297,12 @@ class TopicClassifier:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> TopicClassifier:
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        return cls._from_file(io.BytesIO(data))
+
+    @classmethod
+    def _from_file(cls, file: Path | io.BytesIO) -> TopicClassifier:
+        """Read an ``.npz`` model; given a path, members are inflated one at a time from the file."""
+        with np.load(file, allow_pickle=False) as npz:
             meta = json.loads(bytes(npz["meta"]).decode("utf-8"))
             if meta.get("format") != FORMAT_VERSION:
                 raise ValueError(f"unsupported topic model format {meta.get('format')!r}")
@@ -336,7 +344,7 @@ class TopicClassifier:
 
     @classmethod
     def from_path(cls, path: Path) -> TopicClassifier:
-        return cls.from_bytes(path.read_bytes())
+        return cls._from_file(path)
 
     def to_bytes(self) -> bytes:
         """The model as an ``.npz`` archive, byte-identical for identical models (fixed zip timestamps)."""
@@ -357,7 +365,7 @@ class TopicClassifier:
             }
         arrays: dict[str, npt.NDArray[Any]] = {
             "meta": np.frombuffer(json.dumps(meta, sort_keys=True).encode("utf-8"), dtype=np.uint8),
-            "vocabulary": np.frombuffer("\n".join(self._vocabulary).encode("utf-8"), dtype=np.uint8),
+            "vocabulary": np.frombuffer(self._vocabulary_utf8, dtype=np.uint8),
             "idf": self._idf,
             # Half precision halves the file; scores move by ~1e-3, far below any decision margin.
             "coef": self._coef.astype(np.float16),
@@ -389,11 +397,12 @@ class TopicClassifier:
 
     @property
     def n_features(self) -> int:
-        return len(self._vocabulary)
+        return self._n_features
 
     def vocabulary(self) -> tuple[str, ...]:
         """Feature names, in column order."""
-        return self._vocabulary
+        joined = self._vocabulary_utf8.decode("utf-8")
+        return tuple(joined.split("\n")) if self._n_features else ()
 
     def words(self) -> WordTable:
         """The stored table of word forms (a cache of tokenizing and stemming)."""
@@ -603,8 +612,9 @@ def _lookup_tables(vocabulary: Sequence[str]) -> tuple[_Columns, IntArray, IntAr
 
 @cache
 def _builtin() -> TopicClassifier:
-    data = resources.files("news").joinpath("data", MODEL_RESOURCE).read_bytes()
-    return TopicClassifier.from_bytes(data)
+    # Read from the file itself rather than from a copy of its bytes: loading is the process's peak.
+    with resources.as_file(resources.files("news").joinpath("data", MODEL_RESOURCE)) as path:
+        return TopicClassifier._from_file(path)
 
 
 def softmax_temperature_loss(decision: FloatArray, labels: Sequence[int], temperature: float) -> float:

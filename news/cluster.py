@@ -469,12 +469,28 @@ class StoryIndex:
             if len(bucket) > self.bucket_cap:
                 del bucket[0]
 
+    def rename_story(self, old: int, new: int) -> None:
+        """Give the articles of story ``old`` the id ``new`` (a caller's placeholder becomes the stored id).
+
+        Lets a caller index a batch's new stories under provisional ids and create them all at once.
+        """
+        if old == new or old not in self._members:
+            return
+        if new in self._members:
+            raise ValueError(f"story {new} is already indexed")
+        members = self._members.pop(old)
+        for article_id in members:
+            self._entries[article_id].story_id = new
+        self._members[new] = members
+        self._founders[new] = self._founders.pop(old)
+
     def match(self, sig: StorySignature, at: datetime, *, source: str = "") -> StoryMatch | None:
         """The best story for a new article published at ``at``, or None when nothing is close enough."""
         _require_aware(at)
         if sig.empty:
             return None
         buckets = self._buckets
+        idf = _IdfMemo(self).__getitem__  # one weight per word for this lookup, however many pairs
         lists = [buckets[key] for key in _band_keys(sig) if key in buckets]
         # Counted in C; newest first so that, among equal counts, the most recent articles come first.
         hits = Counter(itertools.chain.from_iterable(map(reversed, lists)))
@@ -490,12 +506,12 @@ class StoryIndex:
                 break
             if _jaccard(sig.words, entry.sig.words) < PREFILTER_WORDS_JACCARD:
                 continue
-            score = self._score(sig, at, source, entry)
+            score = self._score(sig, at, source, entry, idf)
             if score >= self.threshold:
                 scored.append(StoryMatch(entry.story_id, article_id, score))
         scored.sort(key=lambda m: (-m.similarity, m.article_id))
         for found in scored:
-            if self._agrees_with_founder(sig, at, source, found):
+            if self._agrees_with_founder(sig, at, source, found, idf):
                 return found
         return None
 
@@ -510,11 +526,13 @@ class StoryIndex:
             len(self._entries) + self._prior_docs,
         )
 
-    def _score(self, sig: StorySignature, at: datetime, source: str, entry: _Entry) -> float:
+    def _score(self, sig: StorySignature, at: datetime, source: str, entry: _Entry, idf: Weigher) -> float:
         same_source = bool(source) and source == entry.source
-        return similarity(sig, entry.sig, gap=at - entry.at, same_source=same_source, idf=self.idf)
+        return similarity(sig, entry.sig, gap=at - entry.at, same_source=same_source, idf=idf)
 
-    def _agrees_with_founder(self, sig: StorySignature, at: datetime, source: str, found: StoryMatch) -> bool:
+    def _agrees_with_founder(
+        self, sig: StorySignature, at: datetime, source: str, found: StoryMatch, idf: Weigher
+    ) -> bool:
         """Guard against chaining: A~B and B~C must not pull C into A's story when C and A differ.
 
         The new article must also resemble the story's earliest indexed article, at a lower bar.
@@ -523,7 +541,7 @@ class StoryIndex:
         if founder_id is None or founder_id == found.article_id:
             return True
         founder = self._entries[founder_id]
-        return self._score(sig, at, source, founder) >= self.founder_threshold
+        return self._score(sig, at, source, founder, idf) >= self.founder_threshold
 
     def evict(self, now: datetime) -> int:
         """Forget articles published before ``now - window``; returns how many were dropped."""
@@ -564,6 +582,26 @@ class StoryIndex:
                 continue
             if not bucket:
                 del self._buckets[key]
+
+
+class _IdfMemo(dict[int, float]):
+    """``word hash → StoryIndex.idf`` for the length of one lookup.
+
+    The window's counts cannot change while ``match`` runs, so each word's weight is computed once
+    instead of once per sum in every candidate pair (that was ~700 Python calls per new article). The
+    values, and the order in which ``features`` adds them, are those of ``StoryIndex.idf`` itself, so
+    scores are bit-for-bit the same; ``features`` reads them through ``dict.__getitem__``, in C.
+    """
+
+    __slots__ = ("_index",)
+
+    def __init__(self, index: StoryIndex) -> None:
+        super().__init__()
+        self._index = index
+
+    def __missing__(self, word_hash: int) -> float:
+        value = self[word_hash] = self._index.idf(word_hash)
+        return value
 
 
 def _require_aware(at: datetime) -> None:

@@ -152,8 +152,11 @@ def parse_feed(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
     result = feedparser.parse(
         io.BytesIO(body),
         response_headers=feed_headers,
-        resolve_relative_uris=True,
-        sanitize_html=True,
+        # Both off: every HTML field goes through ``news.clean.html_to_text``, which keeps only text
+        # (scripts, styles and links dropped), so feedparser's own sanitizer and link rewriting, a
+        # second HTML parse of every item in pure Python, bought nothing and cost ~30% of parsing.
+        resolve_relative_uris=False,
+        sanitize_html=False,
     )
     version = result.get("version") or ""
     raw_entries = list(result.get("entries") or [])

@@ -14,12 +14,15 @@ from __future__ import annotations
 import math
 import re
 import zlib
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 MINUTES_PER_DAY = 24 * 60
+MAX_EDITIONS = 4
+"""Delivery times a chat may set: a morning, noon, evening and night edition at most."""
 DEFAULT_BACKOFF_CAP = timedelta(hours=24)
 RETRY_AFTER_CAP = timedelta(days=7)
 """Retry-After values beyond this are treated as this: a week is already "the server wants us gone"."""
@@ -109,6 +112,13 @@ def _resolve_local(day: date, hour: int, minute: int, tz: ZoneInfo) -> datetime:
     utc_second = naive.replace(tzinfo=tz, fold=1).astimezone(UTC)
     lo, hi = sorted((utc_first, utc_second))
     return _transition(lo, hi, tz)
+
+
+def next_edition_at(minutes: Sequence[int], tz: ZoneInfo, after: datetime) -> datetime:
+    """The earliest next delivery instant among a chat's edition times (see ``next_digest_at``)."""
+    if not minutes:
+        raise ValueError("at least one edition time is needed")
+    return min(next_digest_at(m, tz, after) for m in minutes)
 
 
 def _transition(lo: datetime, hi: datetime, tz: ZoneInfo) -> datetime:
@@ -249,6 +259,60 @@ def parse_time(text: str) -> int:
     if hour > 23 or minute > 59:
         raise _time_error(raw)
     return hour * 60 + minute
+
+
+def parse_times(text: str) -> tuple[int, ...]:
+    """One to ``MAX_EDITIONS`` delivery times from «07:00 19:00» (spaces, commas or «،» between them),
+    sorted, duplicates dropped. More times, or any bad one, raise ``ScheduleInputError`` (Arabic)."""
+    parts = [p for p in re.split(r"[\s,،;]+", text.strip()) if p]
+    # «7:30 م» is one time written as two words: glue an am/pm word to the time before it.
+    merged: list[str] = []
+    for part in parts:
+        if merged and part.lower() in _AM | _PM:
+            merged[-1] = f"{merged[-1]} {part}"
+        else:
+            merged.append(part)
+    if not merged:
+        raise _time_error(text.strip())
+    if len(merged) > MAX_EDITIONS:
+        raise ScheduleInputError(
+            f"يمكن تحديد {to_arabic_digits(MAX_EDITIONS)} مواعيد في اليوم على الأكثر، وكتبت "
+            f"{to_arabic_digits(len(merged))}. مثال: /time 07:00 19:00",
+            f"At most {MAX_EDITIONS} delivery times a day; you wrote {len(merged)}. "
+            "Example: /time 07:00 19:00",
+        )
+    return tuple(sorted({parse_time(p) for p in merged}))
+
+
+def parse_quiet(text: str) -> tuple[int, int] | None:
+    """Quiet hours from «23:00 07:00» (start, end; may wrap midnight), or ``None`` for «off»/«إيقاف».
+
+    Anything else raises ``ScheduleInputError`` with an Arabic message naming the expected form.
+    """
+    raw = " ".join(text.split())
+    if raw.lower() in ("off", "none", "إيقاف", "ايقاف", "لا"):
+        return None
+    usage = ScheduleInputError(
+        f"لم أفهم «{raw}». اكتب بداية الهدوء ونهايته، مثل: /quiet 23:00 07:00 — أو /quiet off لإلغائه.",
+        f"I could not read “{raw}”. Write the start and end, e.g. /quiet 23:00 07:00, or /quiet off.",
+    )
+    parts = [p for p in re.split(r"[\s,،\-–]+", raw) if p]
+    if len(parts) != 2:
+        raise usage
+    try:
+        start, end = parse_time(parts[0]), parse_time(parts[1])
+    except ScheduleInputError:
+        raise usage from None
+    if start == end:
+        raise ScheduleInputError(
+            "بداية الهدوء ونهايته متساويتان. اكتب وقتين مختلفين، مثل: /quiet 23:00 07:00",
+            "Start and end are the same. Write two different times, e.g. /quiet 23:00 07:00",
+        )
+    return start, end
+
+
+def to_arabic_digits(n: int) -> str:
+    return str(n).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
 
 
 def format_minute(minute: int) -> str:

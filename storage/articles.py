@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -105,12 +105,20 @@ def _row_values(a: Article, feed_id: int | None, fetched_at: datetime) -> dict[s
 
 
 async def insert_articles(
-    session: AsyncSession, feed_id: int | None, articles: Sequence[Article], *, fetched_at: datetime
+    session: AsyncSession,
+    feed_id: int | None,
+    articles: Sequence[Article],
+    *,
+    fetched_at: datetime,
+    prepare: Callable[[list[Article]], Awaitable[list[Article]]] | None = None,
 ) -> InsertResult:
     """Store the articles that are new and return exactly those.
 
     Known articles are filtered first; ``ON CONFLICT DO NOTHING … RETURNING`` then makes a concurrent
     insert of the same URL (another worker, another feed) harmless: the loser simply gets no row back.
+    ``prepare``, when given, completes the new articles before they are written (ingestion adds topics
+    and summaries there, so that only new articles pay for them and each row is written once); it must
+    return them in order and keep their canonical URLs.
     """
     batch, dups = _dedup_batch(articles)
     if not batch:
@@ -120,6 +128,8 @@ async def insert_articles(
     dups += len(known)
     if not fresh:
         return InsertResult([], dups)
+    if prepare is not None:
+        fresh = await prepare(fresh)
     dialect = session.get_bind().dialect.name
     table = articles_table  # Core, not the ORM bulk path: a plain multi-row INSERT
     ins = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
@@ -157,16 +167,3 @@ async def count_articles(session: AsyncSession, *, since: datetime | None = None
     if since is not None:
         query = query.where(ArticleRow.fetched_at >= since)
     return int(await session.scalar(query) or 0)
-
-
-async def store_enrichment(session: AsyncSession, stored: Sequence[StoredArticle]) -> None:
-    """Write topics and digest summaries computed after insert (only new articles are enriched)."""
-    if not stored:
-        return
-    t = articles_table
-    await session.execute(
-        update(t)
-        .where(t.c.id == bindparam("aid"))
-        .values(topics=bindparam("tp"), digest_summary=bindparam("ds")),
-        [{"aid": s.id, "tp": " ".join(s.article.topics), "ds": s.article.digest_summary} for s in stored],
-    )

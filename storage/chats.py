@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -33,11 +34,24 @@ class ChatSettings:
     linked_by: int | None
     last_digest_at: datetime | None
     next_digest_at: datetime | None
+    edition_minutes: tuple[int, ...] = ()
+    digest_length: str = "full"
+    per_topic: int | None = None
+    muted_sources: frozenset[str] = frozenset()
+    alerts: bool = False
+    alerts_per_day: int = 5
+    quiet_start: int | None = 23 * 60
+    quiet_end: int | None = 7 * 60
 
     @property
     def delivering(self) -> bool:
         """Subscribed, not paused, and Telegram still accepts messages for it."""
         return self.active and self.deactivated_reason is None
+
+    @property
+    def editions(self) -> tuple[int, ...]:
+        """Every local delivery time, in order; a chat set up before editions has just its one time."""
+        return self.edition_minutes or (self.delivery_minute,)
 
 
 def _settings(row: Chat) -> ChatSettings:
@@ -57,6 +71,14 @@ def _settings(row: Chat) -> ChatSettings:
         linked_by=row.linked_by,
         last_digest_at=row.last_digest_at,
         next_digest_at=row.next_digest_at,
+        edition_minutes=tuple(sorted(int(m) for m in (row.edition_minutes or "").split())),
+        digest_length=row.digest_length or "full",
+        per_topic=row.per_topic,
+        muted_sources=frozenset(s for s in (row.muted_sources or "").split("\n") if s),
+        alerts=bool(row.alerts),
+        alerts_per_day=row.alerts_per_day if row.alerts_per_day is not None else 5,
+        quiet_start=row.quiet_start,
+        quiet_end=row.quiet_end,
     )
 
 
@@ -74,6 +96,14 @@ _UPDATABLE = {
     "linked_by",
     "last_digest_at",
     "next_digest_at",
+    "edition_minutes",
+    "digest_length",
+    "per_topic",
+    "muted_sources",
+    "alerts",
+    "alerts_per_day",
+    "quiet_start",
+    "quiet_end",
 }
 
 
@@ -130,6 +160,11 @@ async def update_chat(session: AsyncSession, telegram_id: int, **fields: object)
         raise TypeError(f"not chat settings: {sorted(unknown)}")
     if "topics" in fields and not isinstance(fields["topics"], str):
         fields["topics"] = " ".join(fields["topics"])  # type: ignore[arg-type]
+    if "edition_minutes" in fields and not isinstance(fields["edition_minutes"], str):
+        minutes = cast(Iterable[int], fields["edition_minutes"])
+        fields["edition_minutes"] = " ".join(str(m) for m in sorted(minutes))
+    if "muted_sources" in fields and not isinstance(fields["muted_sources"], str):
+        fields["muted_sources"] = "\n".join(sorted(cast(Iterable[str], fields["muted_sources"])))
     if "title" in fields and isinstance(fields["title"], str):
         fields["title"] = fields["title"][:256]
     row = await session.scalar(select(Chat).where(Chat.telegram_id == telegram_id))

@@ -242,3 +242,18 @@ async def enable_feed(session: AsyncSession, feed_id: int, *, now: datetime) -> 
         .values(disabled=False, disabled_reason=None, error_count=0, next_check_at=now)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def outlet_names(session: AsyncSession, since: datetime) -> list[str]:
+    """Names of the outlets behind enabled feeds, as articles carry them (what a chat can mute).
+
+    Read from the articles since ``since`` rather than from feed titles: an article's ``source`` is the
+    title the feed itself gives, which an OPML import may have named differently.
+    """
+    rows = await session.scalars(
+        select(ArticleRow.source)
+        .join(Feed, Feed.id == ArticleRow.feed_id)
+        .where(Feed.disabled.is_(False), ArticleRow.fetched_at >= since, ArticleRow.source != "")
+        .distinct()
+    )
+    return sorted(set(rows))

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -108,6 +109,8 @@ class Story(Base):
     article_count: Mapped[int] = mapped_column(Integer, default=1)
     source_count: Mapped[int] = mapped_column(Integer, default=1)
     topics: Mapped[str] = mapped_column(Text, default="")  # space-separated topic keys
+    # When the story was found breaking and its alerts were queued; set once, so it never alerts twice.
+    breaking_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
 class ArticleRow(Base):
@@ -164,6 +167,16 @@ class Chat(Base):
     digits: Mapped[str] = mapped_column(String(8), default="arabic")  # arabic | western
     topics: Mapped[str] = mapped_column(Text, default="")  # space-separated followed topic keys
     linked_by: Mapped[int | None] = mapped_column(BigInteger)  # user who linked a channel
+    # Editions: every local delivery time (minutes after midnight, space-separated, up to four);
+    # ``delivery_minute`` keeps the first for code that only knows one time.
+    edition_minutes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    digest_length: Mapped[str] = mapped_column(String(8), default="full", server_default="full")
+    per_topic: Mapped[int | None] = mapped_column(Integer)  # stories per topic; None: the length's default
+    muted_sources: Mapped[str] = mapped_column(Text, default="", server_default="")  # newline-separated
+    alerts: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    alerts_per_day: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
+    quiet_start: Mapped[int | None] = mapped_column(Integer, default=23 * 60, server_default=str(23 * 60))
+    quiet_end: Mapped[int | None] = mapped_column(Integer, default=7 * 60, server_default=str(7 * 60))
     last_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -231,12 +244,16 @@ class Delivery(Base):
             postgresql_where=text("status IN ('pending', 'sending')"),
             sqlite_where=text("status IN ('pending', 'sending')"),
         ),
+        # Daily alert caps read a chat's recent alerts without scanning every digest page ever sent.
+        Index("ix_deliveries_kind_created_at", "kind", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), index=True)
     digest_key: Mapped[str] = mapped_column(String(64))
     page: Mapped[int] = mapped_column(Integer, default=0)
+    # digest | alert: alerts are counted against a chat's daily cap and shown apart in /stats.
+    kind: Mapped[str] = mapped_column(String(16), default="digest", server_default="digest")
     text: Mapped[str] = mapped_column(Text)
     disable_preview: Mapped[bool] = mapped_column(Boolean, default=True)
     # pending | sending | sent | failed | cancelled (never tried: Telegram refused the chat)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -80,6 +81,49 @@ async def collect_stats(session: AsyncSession, *, since: datetime) -> Stats:
         chats=await count_chats(session),
         deliveries=await _deliveries(session, since),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class WeekFigures:
+    """What the /stats chart draws, per local day (oldest first) over the last days."""
+
+    days: tuple[date, ...]
+    articles_by_topic: dict[str, list[int]]
+    """topic key → articles fetched per day (an article counts under each of its topics)."""
+    feeds: dict[str, int]
+    sent_by_kind: dict[str, list[int]]
+    """digest | alert → messages Telegram accepted per day."""
+
+
+async def week_figures(session: AsyncSession, *, now: datetime, tz: ZoneInfo, days: int = 7) -> WeekFigures:
+    """Articles per topic per day, feed health and messages sent per day, in ``tz`` local days.
+
+    Rows are grouped in Python: a week of articles is tens of thousands of short rows, and grouping by a
+    local calendar day portably (SQLite and PostgreSQL) in SQL costs more code than it saves.
+    """
+    today = now.astimezone(tz).date()
+    span = tuple(today - timedelta(days=days - 1 - i) for i in range(days))
+    start = datetime.combine(span[0], time(0), tzinfo=tz)
+    index = {d: i for i, d in enumerate(span)}
+    articles: dict[str, list[int]] = {}
+    rows = await session.execute(
+        select(ArticleRow.fetched_at, ArticleRow.topics).where(ArticleRow.fetched_at >= start)
+    )
+    for fetched, topics in rows:
+        i = index.get(fetched.astimezone(tz).date())
+        if i is None:
+            continue
+        for key in set(topics.split()) or {"other"}:
+            articles.setdefault(key, [0] * days)[i] += 1
+    sent: dict[str, list[int]] = {"digest": [0] * days, "alert": [0] * days}
+    rows = await session.execute(
+        select(Delivery.sent_at, Delivery.kind).where(Delivery.status == "sent", Delivery.sent_at >= start)
+    )
+    for sent_at, kind in rows:
+        i = index.get(sent_at.astimezone(tz).date())
+        if i is not None:
+            sent.setdefault(kind, [0] * days)[i] += 1
+    return WeekFigures(span, articles, await _feed_states(session), sent)
 
 
 async def ping(db: Database) -> bool:

@@ -19,6 +19,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot.handlers import (
+    alerts,
     channel,
     common,
     digest,
@@ -51,6 +52,10 @@ _COMMANDS: dict[str, Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any
     "time": schedule.time_command,
     "timezone": schedule.timezone_command,
     "channel": channel.channel_command,
+    "alerts": alerts.alerts_command,
+    "quiet": alerts.quiet_command,
+    "sources": alerts.sources_command,
+    "length": alerts.length_command,
     # Operators.
     "addfeed": operator.addfeed_command,
     "delfeed": operator.delfeed_command,
@@ -69,6 +74,7 @@ def register(application: Application, settings: Settings) -> None:  # type: ign
     application.add_handler(topic_handlers.button_handler())
     application.add_handler(schedule.button_handler())
     application.add_handler(channel.button_handler())
+    application.add_handler(alerts.button_handler())
     application.add_handler(
         MessageHandler(only_new & filters.ChatType.PRIVATE & filters.FORWARDED, channel.forwarded_post)
     )

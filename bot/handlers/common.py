@@ -259,6 +259,11 @@ def when(moment: datetime | None, timezone: str, language: str) -> str:
     return f"{local:%Y-%m-%d} {format_minute(local.hour * 60 + local.minute)}"
 
 
+def times_label(chat: ChatSettings, language: str) -> str:
+    """Every edition time of the chat: «07:00، 19:00»."""
+    return ("، " if language == texts.AR else ", ").join(format_minute(m) for m in chat.editions)
+
+
 def topic_name(name_ar: str, name_en: str, language: str) -> str:
     return name_en if language == texts.EN and name_en else name_ar
 

@@ -27,12 +27,12 @@ log = logging.getLogger(__name__)
 
 PRIVATE = (
     "start", "topics", "time", "timezone", "digest", "latest", "search", "settings",
-    "addtopic", "deltopic", "channel", "stop", "help",
+    "alerts", "quiet", "sources", "length", "addtopic", "deltopic", "channel", "stop", "help",
 )  # fmt: skip
 GROUP_MEMBERS = ("digest", "latest", "search", "settings", "help")
 GROUP_ADMINS = (
     "start", "topics", "time", "timezone", "digest", "latest", "search", "settings",
-    "addtopic", "deltopic", "stop", "help",
+    "alerts", "quiet", "sources", "length", "addtopic", "deltopic", "stop", "help",
 )  # fmt: skip
 OPERATOR = (*PRIVATE, "addfeed", "delfeed", "feeds", "stats")
 

@@ -5,9 +5,10 @@ Everyone else gets a polite refusal that reveals nothing about these commands.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Coroutine
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import Update
 from telegram.ext import ContextTypes
@@ -18,6 +19,9 @@ from jobs import subscriptions as subs
 from jobs.subscriptions import SubscriptionError
 from news.render import TELEGRAM_MAX_LEN, telegram_length
 from news.topics import builtin_topic
+
+if TYPE_CHECKING:
+    from bot.runtime import Services
 
 Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 ERROR_MAX = 300
@@ -130,3 +134,16 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         sent=s.deliveries.get("sent_today", 0),
     )
     await common.reply(update, text)
+    await _send_chart(update, svc, language)
+
+
+async def _send_chart(update: Update, svc: Services, language: str) -> None:
+    """The week's chart as a photo; drawing is CPU work, so it runs off the event loop."""
+    from bot.chart import render_stats_chart  # matplotlib loads only when an operator asks
+
+    figures = await subs.week_figures(svc.db, svc.settings.default_timezone, common.now())
+    names = {x.key: x.name_ar for x in subs.builtin_topics()}
+    png = await asyncio.to_thread(render_stats_chart, figures, names)
+    message = update.effective_message
+    if message is not None:
+        await message.reply_photo(photo=png, caption=t(language, "stats_chart"))

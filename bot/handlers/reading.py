@@ -58,7 +58,8 @@ async def latest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     else:
         chosen = [x for x in topics if chat is None or not chat.topics or x.key in chat.topics]
         suffix = Html("")
-    headlines = await subs.latest(db, chosen, common.now())
+    muted = chat.muted_sources if chat is not None else frozenset()
+    headlines = await subs.latest(db, chosen, common.now(), muted=muted)
     if not headlines:
         await common.reply(update, t(language, "latest_none", topic=suffix))
         return
@@ -70,8 +71,10 @@ async def latest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 async def search_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     language = common.lang(update)
     query = common.command_argument(update)
+    db = common.services(context).db
+    chat = await subs.get_chat(db, update.effective_chat.id) if update.effective_chat else None
     try:
-        found = await subs.search(common.services(context).db, query)
+        found = await subs.search(db, query, muted=chat.muted_sources if chat else frozenset())
     except SubscriptionError as exc:
         await common.reply_error(update, exc)
         return

@@ -13,7 +13,7 @@ from bot.handlers import common
 from bot.texts import EN, t
 from jobs import subscriptions as subs
 from jobs.subscriptions import SubscriptionError
-from news.schedule import COMMON_TIMEZONES, ScheduleInputError, format_minute
+from news.schedule import COMMON_TIMEZONES, ScheduleInputError
 
 TIMEZONE = "tz"
 
@@ -41,7 +41,7 @@ async def time_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             language,
             "time_set",
             chat=common.chat_label(chat, language),
-            time=format_minute(chat.delivery_minute),
+            time=common.times_label(chat, language),
             tz=chat.timezone,
             next=common.when(chat.next_digest_at, chat.timezone, language),
         ),

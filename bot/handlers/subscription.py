@@ -6,10 +6,11 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
-from bot.handlers import common
+from bot.handlers import alerts, common
 from bot.handlers.topics import followed_names, send_picker
 from bot.texts import Html, esc, join, t
 from jobs import subscriptions as subs
+from jobs.digest import DigestPolicy
 from jobs.subscriptions import ChatRef, SubscriptionError
 from news.schedule import format_minute
 
@@ -84,11 +85,16 @@ async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         "settings",
         chat=common.chat_label(chat, language),
         state=state,
-        time=format_minute(chat.delivery_minute),
+        time=common.times_label(chat, language),
         tz=chat.timezone,
         next=common.when(chat.next_digest_at, chat.timezone, language) if chat.active else "—",
         topics=followed_names(chat, topics, language),
         own=join(own, language) if own else Html(t(language, "none")),
+        length=alerts.length_label(chat, language, DigestPolicy().limit_per_topic),
+        alerts=alerts.alerts_label(chat, language),
+        muted=join(sorted(esc(m) for m in chat.muted_sources), language)
+        if chat.muted_sources
+        else Html(t(language, "none")),
     )
     if here.type == ChatType.PRIVATE:
         text += t(language, "settings_target", chat=common.chat_label(chat, language))

@@ -13,6 +13,7 @@ import pytest
 
 from bot.cli import main
 from news.opml import parse_opml
+from storage.migrate import script_heads
 from tests.feedserver import FeedServer
 
 
@@ -175,3 +176,65 @@ def test_the_bot_package_opts_in_to_timedelta_so_flood_waits_log_no_warning() ->
     done = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["1", "3.0"]
+
+
+def _fresh_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True)
+
+
+def test_each_command_loads_only_what_it_uses(db_url: str, tmp_path: Path) -> None:
+    """`--help` loads no layer at all and `feeds list` no Arabic pipeline, HTTP client or Telegram:
+    importing every layer made each command pay ~0.7 s before doing anything."""
+    env = {**os.environ, "DATABASE_URL": db_url}
+    heavy = ["numpy", "feedparser", "httpx", "telegram", "alembic", "news.classifier", "jobs.ingest"]
+    code = (
+        "import sys\nfrom bot.cli import main\n"
+        "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+        f"print(sorted(m for m in {heavy!r} + ['sqlalchemy', 'pydantic'] if m in sys.modules))"
+    )
+    done = _fresh_python(code.replace("sys.argv[1:]", "['--help']"), env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+    absent = tmp_path / "absent.env"
+    argv = f"['--env-file', {str(absent)!r}, 'feeds', 'list']"
+    done = _fresh_python(code.replace("sys.argv[1:]", argv), env)
+    assert done.returncode == 0, done.stderr
+    assert "no feeds" in done.stdout
+    assert done.stdout.strip().splitlines()[-1] == "['pydantic', 'sqlalchemy']"
+
+
+def test_commands_on_a_migrated_database_log_nothing_from_alembic(db_url: str, tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": db_url, "LOG_LEVEL": "INFO"}
+    nashra = [sys.executable, "-m", "bot.cli", "--env-file", str(tmp_path / "absent.env")]
+    root = Path(__file__).resolve().parents[2]
+    for args in (["feeds", "list"], ["db", "upgrade"], ["db", "current"]):
+        done = subprocess.run([*nashra, *args], env=env, cwd=root, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert "alembic" not in done.stderr, (args, done.stderr)
+    assert done.stdout.strip() == " ".join(sorted(script_heads()))
+
+
+def test_an_unchanged_re_run_loads_no_arabic_pipeline(
+    cli_env: Path, db_url: str, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """When every feed answers 304 there is nothing to parse, classify or cluster: a fresh process
+    must not import feedparser or numpy, nor read the story index's window from the database."""
+    for name in ("bbc.xml", "cnn.xml"):
+        assert run(cli_env, "feeds", "add", feed_server.url(f"/feeds/{name}")) == 0
+    assert run(cli_env, "fetch", "--all", "--json") == 0
+    capsys.readouterr()
+    env = {**os.environ, "DATABASE_URL": db_url, "FETCH_ALLOW_PRIVATE_NETWORKS": "true"}
+    code = (
+        "import sys\nfrom bot.cli import main\n"
+        f"main(['--env-file', {str(cli_env)!r}, 'fetch', '--all', '--json'])\n"
+        "heavy = ('numpy', 'feedparser', 'news.cluster', 'news.classifier')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    done = _fresh_python(code, env)
+    assert done.returncode == 0, done.stderr
+    summary, loaded = done.stdout.strip().splitlines()
+    assert json.loads(summary)["feeds_not_modified"] == 2
+    assert json.loads(summary)["new"] == 0
+    assert loaded == "[]"

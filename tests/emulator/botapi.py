@@ -20,6 +20,8 @@ from tests.emulator.params import Params
 from tests.emulator.world import ALL_UPDATE_TYPES, DEFAULT_UPDATE_TYPES, World
 
 MAX_TEXT_UTF16 = 4096
+MAX_CAPTION_UTF16 = 1024
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 Handler = Callable[["BotApi", Params], Any]
 METHODS: dict[str, tuple[str, Handler]] = {}  # lower-case name -> (canonical name, handler)
 
@@ -144,12 +146,17 @@ class BotApi:
         check_access(self.world, chat, send=send)
         return chat
 
-    def format_text(self, params: Params) -> tuple[str, list[dict[str, Any]]]:
-        """``text`` + ``parse_mode``/``entities`` → stored text and entities, or Telegram's 400s."""
-        raw = params.text("text")
+    def format_text(
+        self, params: Params, *, field: str = "text", limit: int = MAX_TEXT_UTF16
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """``text`` + ``parse_mode``/``entities`` → stored text and entities, or Telegram's 400s.
+
+        ``field="caption"`` reads a media caption (its entities come in ``caption_entities``)."""
+        raw = params.text(field)
         if not raw:
             raise bad_request("message text is empty")
-        given = params.json("entities", "can't parse entities JSON object")
+        entities_field = "entities" if field == "text" else f"{field}_entities"
+        given = params.json(entities_field, "can't parse entities JSON object")
         mode = (params.text("parse_mode") or "").strip()
         if given:
             if not isinstance(given, list):
@@ -169,8 +176,8 @@ class BotApi:
         text, entities = finalize(text, entities)
         if not text:
             raise bad_request("message text is empty")
-        if utf16_len(text) > MAX_TEXT_UTF16:
-            raise bad_request("message is too long")
+        if utf16_len(text) > limit:
+            raise bad_request("message is too long" if field == "text" else "message caption is too long")
         return text, entities
 
     def reply_markup(self, params: Params) -> dict[str, Any] | None:
@@ -218,9 +225,24 @@ class BotApi:
         if sent.reply_to_message_id is not None and sent.reply_to_message_id in chat.messages:
             replied = chat.messages[sent.reply_to_message_id]
             message["reply_to_message"] = {k: v for k, v in replied.items() if k != "reply_to_message"}
-        message["text"] = sent.text
-        if sent.entities:
-            message["entities"] = sent.entities
+        if sent.photo is not None:
+            size = {k: sent.photo.get(k, 0) for k in ("width", "height")}
+            message["photo"] = [
+                {
+                    "file_id": f"photo-{chat.id}-{sent.message_id}",
+                    "file_unique_id": f"p{chat.id}x{sent.message_id}",
+                    "file_size": sent.photo["size"],
+                    **size,
+                }
+            ]
+            if sent.text:
+                message["caption"] = sent.text
+            if sent.entities:
+                message["caption_entities"] = sent.entities
+        else:
+            message["text"] = sent.text
+            if sent.entities:
+                message["entities"] = sent.entities
         if sent.link_preview_options is not None:
             message["link_preview_options"] = sent.link_preview_options
         elif sent.disable_web_page_preview:
@@ -406,6 +428,49 @@ class BotApi:
         chat.messages[sent.message_id] = sent.message
         self.world.sent_log.append(sent)
         self.world.counters["messages_sent"] += 1
+        return sent.message
+
+    def _reply_to(self, chat: Chat, params: Params) -> int | None:
+        reply = params.json("reply_parameters", "can't parse reply parameters JSON object") or {}
+        reply_to = Params(reply).integer("message_id", "message to be replied not found")
+        if reply_to is not None and reply_to not in chat.messages:
+            if not reply.get("allow_sending_without_reply"):
+                raise bad_request("message to be replied not found")
+            return None
+        return reply_to
+
+    @api_method("sendPhoto")
+    def send_photo(self, params: Params) -> dict[str, Any]:
+        """An uploaded photo (multipart); file ids and URLs of earlier uploads are not emulated."""
+        chat = self.chat_for(params, send=True)
+        upload = params.raw.get("photo")
+        if not isinstance(upload, dict):
+            raise bad_request("wrong file identifier/HTTP URL specified (the emulator takes uploads only)")
+        if not upload.get("size"):
+            raise bad_request("file must be non-empty")
+        photo = dict(upload)
+        head = bytes.fromhex(str(upload.get("head", "")))
+        if head[:8] == PNG_SIGNATURE and head[12:16] == b"IHDR":
+            photo["width"] = int.from_bytes(head[16:20], "big")
+            photo["height"] = int.from_bytes(head[20:24], "big")
+        else:
+            raise bad_request("IMAGE_PROCESS_FAILED (the emulator accepts PNG photos only)")
+        caption, entities = ("", [])
+        if params.text("caption"):
+            caption, entities = self.format_text(params, field="caption", limit=MAX_CAPTION_UTF16)
+        sent = SentMessage(
+            chat_id=chat.id, message_id=chat.take_message_id(), date=self.world.now(), text=caption,
+            entities=entities, source_text=params.text("caption") or "", parse_mode=params.text("parse_mode"),
+            reply_markup=self.reply_markup(params), photo=photo,
+            reply_to_message_id=self._reply_to(chat, params),
+            disable_notification=params.optional_bool("disable_notification"),
+        )  # fmt: skip
+        sent.message = self.message_json(chat, sent)
+        chat.sent[sent.message_id] = sent
+        chat.messages[sent.message_id] = sent.message
+        self.world.sent_log.append(sent)
+        self.world.counters["messages_sent"] += 1
+        self.world.counters["photos_sent"] += 1
         return sent.message
 
     @api_method("editMessageText")

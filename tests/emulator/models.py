@@ -118,6 +118,9 @@ class SentMessage:
     deleted: bool = False
     history: list[dict[str, Any]] = field(default_factory=list)
     message: dict[str, Any] = field(default_factory=dict)
+    photo: dict[str, Any] | None = None
+    """sendPhoto: the upload as received (``file_name``, ``content_type``, ``size``, ``head`` = first bytes
+    in hex, ``width``/``height`` read from a PNG header); ``text`` then holds the caption."""
 
     @property
     def inline_keyboard(self) -> list[list[dict[str, Any]]]:

@@ -54,7 +54,14 @@ async def read_params(request: web.Request) -> dict[str, Any]:
         form = await request.post()
         for key, value in form.items():
             if isinstance(value, web.FileField):
-                params[key] = {"file_name": value.filename, "size": len(value.file.read())}
+                data = value.file.read()
+                # The first bytes are kept so tests can tell what arrived (a PNG's signature and size).
+                params[key] = {
+                    "file_name": value.filename,
+                    "content_type": value.content_type,
+                    "size": len(data),
+                    "head": data[:64].hex(),
+                }
             else:
                 params[key] = value
     else:

@@ -290,13 +290,16 @@ async def test_restart_rebuilds_the_story_index_even_from_stale_signatures(
     await ingestor.run(NOW, include_all=True)
     fresh = StoryClusterer()
     await fresh.warm(db, NOW)
+    assert len(fresh) == 0  # read when a pass first has a new article, or on demand:
+    await fresh.load()
     assert len(fresh) == MANIFEST["skynews.xml"]["items"]
 
     async with db.session() as s, s.begin():  # as if written by an older signature format
         await s.execute(update(ArticleRow).values(minhash=b"\x00stale"))
     rebuilt = StoryClusterer()
     await rebuilt.warm(db, NOW)
-    assert len(rebuilt) == MANIFEST["skynews.xml"]["items"]
+    await rebuilt.load()
+    assert rebuilt._index is not None and len(rebuilt) == MANIFEST["skynews.xml"]["items"]
     async with db.session() as s:
         row = (await s.scalars(select(ArticleRow).limit(1))).one()
     probe = signature(row.title, row.body or row.summary)
@@ -366,3 +369,26 @@ def test_enricher_scores_a_known_outlet_with_its_own_weights() -> None:
     assert topics("https://www.news-a.example/2018/x") == ("technology",)
     assert topics("https://news-a.example.org/x") == ("politics",)
     assert topics("https://feeds.example/r?id=1", canonical="https://news-a.example/x") == ("technology",)
+
+
+async def test_stories_opened_in_one_batch_are_stored_with_their_own_articles(
+    db: Database, ingestor: Ingestor, feed_server: FeedServer
+) -> None:
+    """A feed's new stories are created in one statement: each must get back its own first article,
+    and a story joined later in the same batch must be counted with all of its articles."""
+    await add_feeds(db, [feed_server.url(f"/feeds/{n}") for n in OUTLETS])
+    await ingestor.run(NOW, include_all=True)
+    async with db.session() as s:
+        stories = (await s.scalars(select(Story))).all()
+        members: dict[int, list[tuple[int, str]]] = {}
+        for article_id, story_id, source in await s.execute(
+            select(ArticleRow.id, ArticleRow.story_id, ArticleRow.source)
+        ):
+            members.setdefault(story_id, []).append((article_id, source))
+    assert stories and set(members) == {story.id for story in stories}
+    for story in stories:
+        ids = [article_id for article_id, _ in members[story.id]]
+        assert story.representative_id == min(ids)  # the article that opened it
+        assert story.article_count == len(ids)
+        assert story.source_count == len({source for _, source in members[story.id]})
+    assert any(story.article_count > 1 for story in stories)

@@ -215,3 +215,36 @@ def test_idf_weighs_words_by_their_frequency_in_the_window() -> None:
     assert primed.idf(rare) < index.idf(rare)
     index.evict(max(a["at"] for a in ARTICLES.values()) + WINDOW + timedelta(seconds=1))
     assert index.idf(common) == 1.0  # evicted articles no longer count
+
+
+def test_renaming_a_provisional_story_keeps_its_members_and_founder() -> None:
+    """Ingestion indexes a batch's new stories under negative ids and renames them once stored."""
+    pair = SAME[0]
+    a, b = ARTICLES[pair["a"]], ARTICLES[pair["b"]]
+    unrelated = ARTICLES[DIFFERENT[-1]["a"]]
+    index = StoryIndex(WINDOW)
+    index.add(1, -1, a["sig"], a["at"])
+    index.add(2, -2, unrelated["sig"], a["at"])
+    index.rename_story(-1, 41)
+    assert index.story_of(1) == 41 and index.story_of(2) == -2
+    found = index.match(b["sig"], b["at"])
+    assert found is not None and (found.story_id, found.article_id) == (41, 1)
+    with pytest.raises(ValueError, match="already indexed"):
+        index.rename_story(-2, 41)
+    index.evict(a["at"] + WINDOW + timedelta(seconds=1))  # the renamed story's bookkeeping empties too
+    assert len(index) == 0 and index.match(b["sig"], b["at"]) is None
+
+
+def test_match_scores_exactly_as_similarity_with_the_windows_idf() -> None:
+    """The per-lookup IDF memo changes no score: each candidate's similarity is the plain function's."""
+    index = _indexed(*ARTICLES)
+    for article in ARTICLES.values():
+        found = index.match(article["sig"], article["at"], source="elsewhere")
+        if found is None:
+            continue
+        entry_id = list(ARTICLES)[found.article_id]
+        other = ARTICLES[entry_id]
+        expected = cluster.similarity(
+            article["sig"], other["sig"], gap=article["at"] - other["at"], same_source=False, idf=index.idf
+        )
+        assert found.similarity == expected

@@ -1,0 +1,413 @@
+"""Nashra's ingestion beside a plain feed reader (lemon24/reader), as whole processes on the same feeds.
+
+reader uses the same feedparser and stores to SQLite, but does no Arabic work; Nashra also cleans,
+classifies, summarizes and clusters every article. The question is what that costs a user in time and
+memory, so each tool runs as the user would run it: a fresh process, imports and model loading
+included, over the same feeds served from 127.0.0.1.
+
+The feeds are built from ``../shared/data/ant/train.jsonl``: one feed per outlet and section (RSS for
+some outlets, Atom for others), one of them in windows-1256, plus a front-page feed that repeats section
+items with tracking parameters in their links. Per tool and run, the script prints wall time, CPU time
+(user + system, steadier than wall time on a shared machine) and peak memory (``ru_maxrss`` of the
+child) for a first pass (every article new) and for an unchanged re-run (every feed answers 304), then
+the median ratios. reader runs ``update_feeds(scheduled=False)``, which fetches every feed as
+``nashra fetch --all`` does (by default it would skip feeds it updated a moment ago). It also times
+``nashra classify`` over 3,000 articles, ``nashra --help`` and ``nashra feeds list`` as whole processes.
+``--stages [CHECKOUT]`` prints instead the CPU time of each step of the Arabic pipeline over the same
+feeds in one process, for this checkout or another one (an older revision, to compare).
+
+reader is installed into a scratch virtual environment (``$TMPDIR/nashra-bench-reader-3.26``) the first
+time; it is not a project dependency.
+
+Usage: .venv/bin/python -m benchmarks.vs_reader [--runs 3] [--data ../shared/data] [--checkout DIR]
+       [--stages [CHECKOUT]]
+``--checkout DIR`` runs the ``nashra`` of another source tree (``git archive REV | tar -x -C DIR``)
+through this virtual environment, to put an older revision beside reader the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import venv
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.feedserver import FeedServer  # noqa: E402
+
+READER_VERSION = "3.26"
+READER_VENV = Path(tempfile.gettempdir()) / f"nashra-bench-reader-{READER_VERSION}"
+NASHRA = Path(sys.executable).with_name("nashra")
+ITEMS_PER_FEED = 43
+FRONT_PAGE_ITEMS = 30
+ATOM_OUTLETS = {"BBC", "France24"}
+CP1256_FEED = ("Alarabia", "culture")
+TRACKING = "utm_source=rss&utm_medium=feed&utm_campaign=front"
+
+READER_SETUP = """
+import sys
+from reader import make_reader
+r = make_reader(sys.argv[1])
+for url in sys.argv[2:]:
+    r.add_feed(url)
+r.close()
+"""
+# The timed process: what `python -m reader update` does, without the CLI's extra dependency.
+READER_UPDATE = """
+import sys
+from reader import make_reader
+r = make_reader(sys.argv[1])
+r.update_feeds(scheduled=False)  # every feed, as `nashra fetch --all` does
+print(r.get_entry_counts().total)
+r.close()
+"""
+
+
+@dataclass(frozen=True)
+class Run:
+    wall_s: float
+    peak_mb: float
+    cpu_s: float  # user + system: steadier than wall time on a shared machine
+    out: str
+
+
+_MEASURE = """
+import os, subprocess, sys, time, resource
+t = time.perf_counter()
+p = subprocess.Popen(sys.argv[1:], stdin=sys.stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+out, err = p.communicate()
+wall = time.perf_counter() - t
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+peak, cpu = usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+sys.stderr.write(err.decode(errors="replace"))
+sys.stdout.write(f"{wall:.4f} {peak:.1f} {cpu:.4f} {p.returncode}\\n" + out.decode())
+"""
+
+
+def measured(cmd: list[str], *, env: dict[str, str] | None = None, stdin: bytes | None = None) -> Run:
+    """``cmd`` as a whole process, through a small parent that reports only this child's peak memory."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *cmd], input=stdin or b"", capture_output=True, env=env, timeout=300
+    )
+    head, _, out = proc.stdout.decode().partition("\n")
+    wall, peak, cpu, rc = head.split()
+    if proc.returncode != 0 or rc != "0":
+        raise RuntimeError(f"{cmd[0]} failed ({rc}): {proc.stderr.decode(errors='replace')[-2000:]}")
+    return Run(float(wall), float(peak), float(cpu), out)
+
+
+# --- feeds ------------------------------------------------------------------------------------------
+
+
+def load_docs(data_dir: Path) -> dict[tuple[str, str], list[dict[str, str]]]:
+    by_section: dict[tuple[str, str], list[dict[str, str]]] = defaultdict(list)
+    with (data_dir / "ant" / "train.jsonl").open(encoding="utf-8") as fh:
+        for line in fh:
+            d = json.loads(line)
+            section = by_section[(d["outlet"], d["category"])]
+            if len(section) < ITEMS_PER_FEED:
+                section.append(d)
+    return by_section
+
+
+def _body_html(d: dict[str, str]) -> str:
+    return "".join(f"<p>{escape(p)}</p>" for p in d["text"].split("\n") if p.strip())
+
+
+def rss(title: str, site: str, docs: list[dict[str, str]], encoding: str, link_suffix: str = "") -> str:
+    items = "".join(
+        f"<item><title>{escape(d['title'])}</title><link>{escape(d['url'] + link_suffix)}</link>"
+        f"<guid isPermaLink='false'>{escape(d['id'])}</guid><pubDate>{escape(d['time'])}</pubDate>"
+        f"<category>{escape(d['category'])}</category>"
+        f"<description>{escape(d['abstract'])}</description>"
+        f"<content:encoded><![CDATA[{_body_html(d)}]]></content:encoded></item>"
+        for d in docs
+    )
+    return (
+        f'<?xml version="1.0" encoding="{encoding}"?>'
+        '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">'
+        f"<channel><title>{escape(title)}</title><link>{escape(site)}</link>{items}</channel></rss>"
+    )
+
+
+def atom(title: str, site: str, docs: list[dict[str, str]]) -> str:
+    from email.utils import parsedate_to_datetime
+
+    entries = "".join(
+        f"<entry><title>{escape(d['title'])}</title><link href={quoteattr(d['url'])}/>"
+        f"<id>{escape('urn:ant:' + d['id'])}</id>"
+        f"<updated>{parsedate_to_datetime(d['time']).isoformat()}</updated>"
+        f"<category term={quoteattr(d['category'])}/>"
+        f"<summary>{escape(d['abstract'])}</summary>"
+        f'<content type="html">{escape(_body_html(d))}</content></entry>'
+        for d in docs
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        f"<title>{escape(title)}</title><link href={quoteattr(site)}/>"
+        f"<id>{escape(site)}</id><updated>2018-10-01T00:00:00Z</updated>{entries}</feed>"
+    )
+
+
+def build_feeds(data_dir: Path) -> list[tuple[str, bytes, str]]:
+    """(path, body, content type) of every feed: one per outlet × section, plus a front page."""
+    feeds: list[tuple[str, bytes, str]] = []
+    sections = load_docs(data_dir)
+    for (outlet, category), docs in sorted(sections.items()):
+        title, site, path = (
+            f"{outlet} — {category}",
+            f"https://{outlet.lower()}.example/",
+            f"/{outlet}/{category}",
+        )
+        if (outlet, category) == CP1256_FEED:
+            text = rss(title, site, docs, "windows-1256")
+            body = text.encode("cp1256", errors="xmlcharrefreplace")
+            feeds.append((path + ".rss", body, "application/rss+xml; charset=windows-1256"))
+        elif outlet in ATOM_OUTLETS:
+            feeds.append((path + ".atom", atom(title, site, docs).encode(), "application/atom+xml"))
+        else:
+            feeds.append((path + ".rss", rss(title, site, docs, "utf-8").encode(), "application/rss+xml"))
+    # A front page repeating the first items of one outlet's sections, with tracking parameters.
+    front = [d for (outlet, _), docs in sorted(sections.items()) if outlet == "SkyNews" for d in docs[:6]]
+    front = front[:FRONT_PAGE_ITEMS]
+    body = rss("SkyNews — front page", "https://skynews.example/", front, "utf-8", "?" + TRACKING)
+    feeds.append(("/SkyNews/front.rss", body.encode(), "application/rss+xml"))
+    return feeds
+
+
+def classify_input(data_dir: Path, n: int) -> bytes:
+    lines = []
+    with (data_dir / "ant" / "train.jsonl").open(encoding="utf-8") as fh:
+        for line in fh:
+            d = json.loads(line)
+            rec = {"title": d["title"], "description": d["abstract"], "text": d["text"], "url": d["url"]}
+            lines.append(json.dumps(rec, ensure_ascii=False))
+            if len(lines) >= n:
+                break
+    return ("\n".join(lines) + "\n").encode()
+
+
+# --- tools ------------------------------------------------------------------------------------------
+
+
+def reader_python() -> Path:
+    python = READER_VENV / "bin" / "python"
+    if not python.exists():
+        print(f"installing reader {READER_VERSION} into {READER_VENV} …", flush=True)
+        venv.create(READER_VENV, with_pip=True)
+        subprocess.run(
+            # reader's vendored feedparser imports ``sgmllib``; today's feedparser wheels bring a renamed
+            # copy of it, so the original module is installed beside it.
+            [str(python), "-m", "pip", "install", "--quiet", f"reader=={READER_VERSION}", "sgmllib3k"],
+            check=True,
+        )
+    return python
+
+
+CHECKOUT: Path | None = None  # --checkout: run another revision's code with this venv
+
+
+def nashra_env(db: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "FETCH_", "TELEGRAM_"))}
+    env.update(DATABASE_URL=f"sqlite:///{db}", FETCH_ALLOW_PRIVATE_NETWORKS="true", LOG_LEVEL="WARNING")
+    if CHECKOUT is not None:
+        env["PYTHONPATH"] = str(CHECKOUT)
+    return env
+
+
+def write_opml(path: Path, urls: list[str]) -> None:
+    outlines = "".join(f'<outline type="rss" text="feed" xmlUrl={quoteattr(u)}/>' for u in urls)
+    path.write_text(f'<?xml version="1.0"?><opml version="2.0"><body>{outlines}</body></opml>')
+
+
+def nashra_passes(tmp: Path, urls: list[str], i: int) -> tuple[Run, Run, int]:
+    db = tmp / f"nashra-{i}.db"
+    env = nashra_env(db)
+    opml = tmp / "feeds.opml"
+    write_opml(opml, urls)
+    cwd = str(tmp)  # no .env of the developer's is read
+    subprocess.run(
+        [str(NASHRA), "feeds", "import", str(opml)], env=env, cwd=cwd, check=True, capture_output=True
+    )
+    cmd = [str(NASHRA), "--env-file", str(tmp / "none.env"), "fetch", "--all", "--json"]
+    first = measured(cmd, env=env)
+    again = measured(cmd, env=env)
+    summary = json.loads(first.out)
+    assert summary["feeds_failed"] == 0, summary["failures"][:3]
+    assert json.loads(again.out)["feeds_not_modified"] == len(urls), again.out
+    return first, again, int(summary["new"])
+
+
+def reader_passes(tmp: Path, python: Path, urls: list[str], i: int) -> tuple[Run, Run, int]:
+    db = tmp / f"reader-{i}.sqlite"
+    subprocess.run([str(python), "-c", READER_SETUP, str(db), *urls], check=True, capture_output=True)
+    first = measured([str(python), "-c", READER_UPDATE, str(db)])
+    again = measured([str(python), "-c", READER_UPDATE, str(db)])
+    return first, again, int(first.out.strip())
+
+
+_STAGES = """
+import io, json, sys, time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+clock = time.process_time
+t = clock()
+import feedparser
+import jobs.ingest, news.article, news.classifier, news.cluster, news.parse, news.summary, storage.articles
+from news.article import to_article
+from news.classifier import TopicClassifier
+from news.cluster import StoryIndex, signature
+from news.parse import parse_feed
+from news.summary import summarize
+stages = {"imports (the fetch's modules)": clock() - t}
+feeds = json.loads(Path(sys.argv[2]).read_text())
+bodies = [(p, bytes.fromhex(b), c) for p, b, c in feeds]
+def stage(name, fn):
+    t = clock(); out = fn(); stages[name] = clock() - t; return out
+model = stage("topic model load", TopicClassifier.load)
+stage("(reference) feedparser.parse as reader calls it", lambda: [
+    feedparser.parse(io.BytesIO(b), response_headers={"content-type": c}) for _, b, c in bodies])
+parsed = stage("parse_feed (feedparser as Nashra calls it)", lambda: [
+    parse_feed(b, {"content-type": c}, "http://127.0.0.1" + p) for p, b, c in bodies])
+arts = stage("clean: to_article", lambda: [[a for e in f.entries
+    if (a := to_article(e, source=f.title, feed_url="http://127.0.0.1/")) is not None] for f in parsed])
+stage("classify (predict_many per feed)", lambda: [model.predict_many(
+    [(a.title, a.summary, a.body) for a in feed], [a.url for a in feed]) for feed in arts if feed])
+flat = [a for feed in arts for a in feed]
+stage("summarize", lambda: [summarize(a.title, a.body or a.summary, budget=300) for a in flat])
+sigs = stage("story signature", lambda: [signature(a.title, a.body or a.summary) for a in flat])
+def cluster():
+    index, now = StoryIndex(timedelta(hours=48)), datetime(2018, 5, 1, tzinfo=UTC)
+    for i, (a, sig) in enumerate(zip(flat, sigs)):
+        found = index.match(sig, now, source=a.source)
+        index.add(i, found.story_id if found else i, sig, now, source=a.source)
+stage("story match + index", cluster)
+stage("search_text (stems for search)", lambda: [storage.articles.search_text(a) for a in flat])
+print(json.dumps({"articles": len(flat), "stages": stages}))
+"""
+
+
+def stage_profile(feeds: list[tuple[str, bytes, str]], code: Path, tmp: Path) -> dict[str, float]:
+    """CPU seconds of each step of the Arabic pipeline over the same feeds, in one fresh process.
+
+    What a whole ``nashra fetch`` costs beyond their sum is HTTP, SQL, asyncio and interpreter start.
+    ``code`` is the checkout to measure, so the same script profiles an older revision too.
+    """
+    path = tmp / "feeds.json"
+    path.write_text(json.dumps([(p, b.hex(), c) for p, b, c in feeds]))
+    done = subprocess.run(
+        [sys.executable, "-c", _STAGES, str(code), str(path)], capture_output=True, text=True, check=True
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    stages: dict[str, float] = result["stages"]
+    print(f"\nCPU per stage over {result['articles']} articles, in one process (code: {code}):")
+    for name, seconds in stages.items():
+        print(f"  {name:<50}{seconds:6.2f} s")
+    total = sum(v for k, v in stages.items() if not k.startswith("(reference)"))
+    print(f"  {'sum of Nashra stages':<50}{total:6.2f} s")
+    return stages
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--classify", type=int, default=3000, help="articles for the classify run")
+    ap.add_argument(
+        "--stages",
+        nargs="?",
+        const=ROOT,
+        type=Path,
+        metavar="CHECKOUT",
+        help="only print the CPU of each pipeline stage (of this checkout; default: this one)",
+    )
+    ap.add_argument(
+        "--checkout", type=Path, help="measure the nashra code of this directory (e.g. an older revision)"
+    )
+    args = ap.parse_args(argv)
+    global CHECKOUT
+    CHECKOUT = args.checkout.resolve() if args.checkout else None
+    if args.stages:
+        with tempfile.TemporaryDirectory() as tmp:
+            stage_profile(build_feeds(args.data), args.stages.resolve(), Path(tmp))
+        return
+
+    python = reader_python()
+    feeds = build_feeds(args.data)
+    items = sum(b.count(b"<item>") + b.count(b"<entry>") for _, b, _ in feeds)
+    print(f"{len(feeds)} feeds, {items} items, {sum(len(b) for _, b, _ in feeds) / 1e6:.1f} MB")
+
+    rows: dict[str, list[Run]] = defaultdict(list)
+    with FeedServer() as server, tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        urls = [
+            server.route(path, body=body, content_type=ctype, etag=f'"{n}"')
+            for n, (path, body, ctype) in enumerate(feeds)
+        ]
+        print(f"{'':<13}{'first pass: wall, CPU, peak':>34}{'unchanged re-run':>34}")
+        for i in range(args.runs):
+            for tool in ("nashra", "reader"):
+                if tool == "nashra":
+                    first, again, new = nashra_passes(tmp, urls, i)
+                else:
+                    first, again, new = reader_passes(tmp, python, urls, i)
+                rows[f"{tool} first"].append(first)
+                rows[f"{tool} again"].append(again)
+                print(
+                    f"{i + 1:<5}{tool:<8}{first.wall_s:>9.2f} s {first.cpu_s:>6.2f} s"
+                    f" {first.peak_mb:>6.0f} MB{again.wall_s:>12.2f} s {again.cpu_s:>6.2f} s"
+                    f" {again.peak_mb:>6.0f} MB"
+                    f"   {new} new articles"
+                )
+
+        def med(key: str, attr: str) -> float:
+            return statistics.median(getattr(r, attr) for r in rows[key])
+
+        print("\nmedians          nashra     reader    ratio (target)")
+        for label, key, attr, unit, target in (
+            ("first pass wall", "first", "wall_s", "s", "≤ 1.0×"),
+            ("first pass CPU", "first", "cpu_s", "s", ""),
+            ("first pass peak", "first", "peak_mb", "MB", "≤ 2.0×"),
+            ("re-run wall", "again", "wall_s", "s", "≤ 1.0×"),
+            ("re-run CPU", "again", "cpu_s", "s", ""),
+            ("re-run peak", "again", "peak_mb", "MB", ""),
+        ):
+            n, r = med(f"nashra {key}", attr), med(f"reader {key}", attr)
+            print(f"{label:<16}{n:>7.2f} {unit:<3}{r:>6.2f} {unit:<3}{n / r:>6.2f}×  {target}")
+
+        env = nashra_env(tmp / "nashra-0.db")
+        none = ["--env-file", str(tmp / "none.env")]
+        cli = {
+            "nashra --help": [str(NASHRA), "--help"],
+            "nashra feeds list": [str(NASHRA), *none, "feeds", "list"],
+        }
+        print()
+        for label, cmd in cli.items():
+            walls = [measured(cmd, env=env).wall_s for _ in range(args.runs)]
+            print(f"{label:<22}{statistics.median(walls):6.2f} s  (target ≤ 0.30 s)")
+        data = classify_input(args.data, args.classify)
+        walls = []
+        for _ in range(args.runs):
+            run = measured([str(NASHRA), *none, "classify"], env=env, stdin=data)
+            assert run.out.count("\n") == args.classify, "classify lost lines"
+            walls.append(run.wall_s)
+        wall = statistics.median(walls)
+        print(
+            f"nashra classify       {wall:6.2f} s  {args.classify / wall:6.0f} articles/s over "
+            f"{args.classify}, whole process  (target ≥ 2000/s)"
+        )
+
+
+if __name__ == "__main__":
+    main()
