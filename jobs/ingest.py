@@ -19,8 +19,6 @@ from jobs import metrics
 from jobs.fetcher import Fetcher, FetchResult
 from jobs.stories import StoryClusterer
 from jobs.workers import worker_id
-from news.article import to_article
-from news.classifier import TopicClassifier
 from news.models import Article, ParsedFeed
 from news.schedule import next_check_at
 from storage import articles as article_store
@@ -120,6 +118,7 @@ def _source_name(feed: FeedInfo, parsed_title: str) -> str:
 
 
 def _parse_and_clean(feed: FeedInfo, result: FetchResult) -> tuple[ParsedFeed, list[Article]]:
+    from news.article import to_article
     from news.parse import parse_feed
 
     parsed = parse_feed(result.body, result.headers, result.final_url)
