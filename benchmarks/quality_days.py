@@ -123,13 +123,18 @@ def day_pass(policy: daypass.DayPassPolicy) -> Callable[[Entries], Entries]:
     return run
 
 
+# The merge threshold the rows before the reply conflicts were tuned at: below it, replies got folded in.
+BEFORE = {"threshold": 0.4}
+
 # Each lever added in turn, so every step's two shares are printed side by side.
 STEPS: list[tuple[str, Callable[[Entries], Entries] | None]] = [
     ("ingestion only", None),
-    ("+ split on conflicts", day_pass(daypass.DayPassPolicy(merge=False))),
-    ("+ merge, plain stems", day_pass(daypass.DayPassPolicy(skeletons=False))),
-    ("+ merge, skeletons", day_pass(daypass.DayPassPolicy(latin=False))),
-    ("+ Latin as skeletons", day_pass(daypass.DayPassPolicy())),
+    ("+ split on conflicts", day_pass(daypass.DayPassPolicy(merge=False, replies=False))),
+    ("+ merge, plain stems", day_pass(daypass.DayPassPolicy(**BEFORE, skeletons=False, replies=False))),
+    ("+ merge, skeletons", day_pass(daypass.DayPassPolicy(**BEFORE, latin=False, replies=False))),
+    ("+ Latin as skeletons", day_pass(daypass.DayPassPolicy(**BEFORE, replies=False))),
+    ("+ reply conflicts", day_pass(daypass.DayPassPolicy(**BEFORE))),
+    ("+ threshold 0.34", day_pass(daypass.DayPassPolicy())),
 ]
 
 

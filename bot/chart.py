@@ -68,7 +68,11 @@ def render_stats_chart(
         bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
     _axes(ax, "الأخبار حسب الموضوع في اليوم", labels, font, small)
     if series:
-        ax.legend(prop=small, loc="upper left", ncols=min(4, len(series)), frameon=False, markerfirst=False)
+        # Under the axis, one row: a legend inside would sit on the tallest bars.
+        ax.legend(
+            prop=small, loc="upper center", bbox_to_anchor=(0.5, -0.09), ncols=len(series),
+            frameon=False, markerfirst=False,
+        )  # fmt: skip
 
     ax = fig.add_subplot(grid[1, 0])
     names = [label for _, label, _ in _FEED_STATES]
@@ -88,7 +92,10 @@ def render_stats_chart(
         ax.bar(x, counts, bottom=bottom, color=color, label=label, width=0.7)
         bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
     _axes(ax, "الرسائل المرسلة في اليوم", labels, font, small)
-    ax.legend(prop=small, loc="upper left", frameon=False, markerfirst=False)
+    ax.legend(
+        prop=small, loc="upper center", bbox_to_anchor=(0.5, -0.09), ncols=len(_KINDS),
+        frameon=False, markerfirst=False,
+    )  # fmt: skip
 
     out = io.BytesIO()
     fig.savefig(out, format="png")

@@ -128,9 +128,10 @@ def _find(names: tuple[str, ...], wanted: str) -> str | None:
 
 
 async def toggle_outlet(
-    db: Database, telegram_id: int, wanted: str, now: datetime
+    db: Database, telegram_id: int, wanted: str, now: datetime, *, mute: bool | None = None
 ) -> tuple[Outlets, str, bool]:
-    """Mute or unmute one outlet by name (or button token); returns (outlets, name, now muted).
+    """Mute (``mute=True``) or unmute one outlet by name (or button token), or flip it (``None``);
+    returns (outlets, name, now muted). A button sets a state, so a press handled twice is harmless.
 
     A name that matches no outlet (or several) raises ``SubscriptionError("no_such_source")`` with the
     list of outlets, and changes nothing.
@@ -139,7 +140,8 @@ async def toggle_outlet(
     name = _find(current.names, wanted)
     if name is None:
         raise SubscriptionError("no_such_source", name=wanted[:60], names="، ".join(current.names) or "—")
-    muted = set(current.chat.muted_sources) ^ {name}
+    before = set(current.chat.muted_sources)
+    muted = before ^ {name} if mute is None else (before | {name} if mute else before - {name})
     async with db.session() as s, s.begin():
         chat = await chat_store.update_chat(s, telegram_id, muted_sources=muted)
     return Outlets(chat, current.names), name, name in muted

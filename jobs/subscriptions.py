@@ -239,14 +239,20 @@ async def pause(db: Database, telegram_id: int) -> ChatSettings:
         return await chat_store.update_chat(s, chat.telegram_id, active=False)
 
 
-async def toggle_topic(db: Database, telegram_id: int, key: str) -> tuple[ChatSettings, list[Topic]]:
-    """Follow or unfollow one topic; returns the new settings and the chat's pickable topics."""
+async def toggle_topic(
+    db: Database, telegram_id: int, key: str, *, follow: bool | None = None
+) -> tuple[ChatSettings, list[Topic]]:
+    """Follow (``follow=True``) or unfollow one topic, or flip it (``None``); returns the new settings
+    and the chat's pickable topics. Setting a state, unlike flipping, is safe to repeat."""
     chat = await require_chat(db, telegram_id)
     topics = await chat_topics(db, chat)
     known = [t.key for t in topics]
     if key not in known:
         raise SubscriptionError("no_such_topic", name=key)
-    followed = set(chat.topics) ^ {key}
+    if follow is None:
+        followed = set(chat.topics) ^ {key}
+    else:
+        followed = set(chat.topics) | {key} if follow else set(chat.topics) - {key}
     async with db.session() as s, s.begin():
         updated = await chat_store.update_chat(s, telegram_id, topics=[k for k in known if k in followed])
     return updated, topics

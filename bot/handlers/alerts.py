@@ -120,7 +120,8 @@ def source_buttons(target: int, found: Outlets) -> InlineKeyboardMarkup:
     buttons = [
         InlineKeyboardButton(
             f"{'🔇' if found.muted(name) else '✅'} {name[:40]}",
-            callback_data=f"{SOURCE}|{target}|{outlet_token(name)}",
+            # The last field is what the press asks for (1 mute, 0 unmute): repeating it changes nothing.
+            callback_data=f"{SOURCE}|{target}|{outlet_token(name)}|{0 if found.muted(name) else 1}",
         )
         for name in found.names[:MAX_BUTTONS]
     ]
@@ -174,24 +175,24 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     assert query is not None
     language = common.lang(update)
-    _, target_text, token = [*(query.data or "").split("|"), "", ""][:3]
+    _, target_text, token, want = [*(query.data or "").split("|"), "", "", ""][:4]
     try:
         target = int(target_text)
     except ValueError:
-        await query.answer(t(language, "bad_button"), show_alert=True)
+        await common.answer(update, t(language, "bad_button"), show_alert=True)
         return
     if not await common.may_change(update, context, target):
         return
     try:
         found, outlet, muted = await prefs.toggle_outlet(
-            common.services(context).db, target, token, common.now()
+            common.services(context).db, target, token, common.now(), mute={"1": True, "0": False}.get(want)
         )
     except SubscriptionError:
-        await query.answer(t(language, "bad_button"), show_alert=True)
+        await common.answer(update, t(language, "bad_button"), show_alert=True)
         return
     await common.edit(update, _sources_text(found, language), markup=source_buttons(target, found))
     key = "source_muted_short" if muted else "source_unmuted_short"
-    await query.answer(t(language, key, name=outlet)[:200])
+    await common.answer(update, t(language, key, name=outlet)[:200])
 
 
 def button_handler() -> CallbackQueryHandler:  # type: ignore[type-arg]

@@ -59,10 +59,21 @@ async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 
 async def on_migrate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A group became a supergroup: its settings follow it to the new id."""
+    """A group became a supergroup: its settings follow it to the new id.
+
+    Telegram announces it twice, in the old group (``migrate_to_chat_id``) and in the new supergroup
+    (``migrate_from_chat_id``); both move the settings (the second finds them moved). Updates are handled
+    in order per chat, so acting on the new chat's own message puts the move before any command sent
+    there afterwards.
+    """
     message = update.effective_message
-    if message is not None and message.migrate_to_chat_id is not None:
-        await subs.migrate(common.services(context).db, message.chat.id, message.migrate_to_chat_id)
+    if message is None:
+        return
+    db = common.services(context).db
+    if message.migrate_to_chat_id is not None:
+        await subs.migrate(db, message.chat.id, message.migrate_to_chat_id)
+    elif message.migrate_from_chat_id is not None:
+        await subs.migrate(db, message.migrate_from_chat_id, message.chat.id)
 
 
 def handlers() -> list[ChatMemberHandler | MessageHandler]:  # type: ignore[type-arg]

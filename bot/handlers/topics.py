@@ -1,8 +1,10 @@
 """/topics (an inline keyboard that toggles topics and edits itself in place), /addtopic and /deltopic.
 
-Button data carries the chat being configured (``tp|<chat id>|<topic key>``) so a picker opened for a
-channel from a private chat keeps configuring that channel; rights are checked on every press, since a
-picker message outlives the rights of whoever opened it.
+Button data carries the chat being configured and what the press asks for (``tp|<chat id>|<topic
+key>|1`` follows, ``…|0`` unfollows), so a picker opened for a channel from a private chat keeps
+configuring that channel, and a press handled twice (after a crash) sets the same state twice instead of
+flipping it back. Rights are checked on every press, since a picker message outlives the rights of
+whoever opened it. Data without the last field (pickers sent by older versions) toggles.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def picker(chat: ChatSettings, topics: Sequence[Topic], language: str) -> Inline
         InlineKeyboardButton(
             ("✅ " if topic.key in chat.topics else "▫️ ")
             + common.topic_name(topic.name_ar, topic.name_en, language),
-            callback_data=f"{TOGGLE}|{chat.telegram_id}|{topic.key}",
+            callback_data=f"{TOGGLE}|{chat.telegram_id}|{topic.key}|{0 if topic.key in chat.topics else 1}",
         )
         for topic in topics
     ]
@@ -68,10 +70,13 @@ async def topics_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await send_picker(update, context, chat, "")
 
 
-def _parse(data: str) -> tuple[str, int, str]:
-    kind, _, rest = data.partition("|")
-    chat_id, _, key = rest.partition("|")
-    return kind, int(chat_id), key
+def _parse(data: str) -> tuple[str, int, str, bool | None]:
+    """(kind, chat id, topic key, follow?) from button data; ``None``: an older picker's toggle."""
+    kind, chat_id, *rest = data.split("|")
+    key, want = (rest + ["", ""])[:2]
+    if want not in ("", "0", "1"):
+        raise ValueError(data)
+    return kind, int(chat_id), key, (want == "1") if want else None
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -80,7 +85,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert query is not None
     language = common.lang(update)
     try:
-        kind, target, key = _parse(query.data or "")
+        kind, target, key, follow = _parse(query.data or "")
     except ValueError:
         await common.answer(update, t(language, "bad_button"), show_alert=True)
         return
@@ -98,7 +103,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await common.edit(update, text)
             await common.answer(update)
             return
-        chat, topics = await subs.toggle_topic(db, target, key)
+        chat, topics = await subs.toggle_topic(db, target, key, follow=follow)
     except SubscriptionError as exc:
         await common.answer(update, common.error_text(language, exc)[:200], show_alert=True)
         return

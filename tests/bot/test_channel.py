@@ -31,7 +31,7 @@ async def test_linking_by_name_then_configuring_the_channel_from_the_private_cha
     assert stored is not None and stored.type == "channel" and stored.linked_by == user.id
     assert stored.delivering and stored.topics == BUILTIN_KEYS
 
-    toggle = f"{topic_handlers.TOGGLE}|{news.id}|culture"
+    toggle = f"{topic_handlers.TOGGLE}|{news.id}|culture|0"
     assert toggle in linked.button_data
     await bot.press(private, user, linked, toggle)
     assert "culture" not in (await _stored(bot, news.id)).topics  # type: ignore[union-attr]
@@ -61,7 +61,7 @@ async def test_linking_by_forwarding_a_post(bot: Bot) -> None:
     post = bot.emu.post_to_channel(news, "خبر اليوم")
     bot.emu.forward_channel_post(news, post["message_id"], user)
     linked = await bot.emu.wait_for_sent_async(private, contains="رُبطت")
-    assert f"{topic_handlers.TOGGLE}|{news.id}|politics" in linked.button_data
+    assert f"{topic_handlers.TOGGLE}|{news.id}|politics|0" in linked.button_data
     stored = await _stored(bot, news.id)
     assert stored is not None and stored.linked_by == user.id
 
@@ -99,7 +99,7 @@ async def test_rights_are_rechecked_before_every_change(bot: Bot) -> None:
     bot.emu.set_bot_member(news, "administrator", by=user, can_post_messages=False)
     reply = await bot.say(private, user, "/time 10:00")
     assert "نشر الرسائل" in reply.text
-    answer = await bot.press(private, user, linked, f"{topic_handlers.TOGGLE}|{news.id}|sport")
+    answer = await bot.press(private, user, linked, f"{topic_handlers.TOGGLE}|{news.id}|sport|0")
     assert answer["show_alert"] and "نشر الرسائل" in answer["text"]
     stored = await _stored(bot, news.id)
     assert stored is not None and stored.delivery_minute == 7 * 60 and "sport" in stored.topics

@@ -46,7 +46,7 @@ async def test_added_group_waits_for_an_admin_and_only_admins_change_settings(bo
     subscribed = await _stored(bot, group.id)
     assert subscribed is not None and subscribed.delivering and subscribed.topics == BUILTIN_KEYS
 
-    toggle = f"{topic_handlers.TOGGLE}|{group.id}|economy"
+    toggle = f"{topic_handlers.TOGGLE}|{group.id}|economy|0"
     answer = await bot.press(group, member, picker, toggle)
     assert answer["show_alert"] and "للمشرفين" in answer["text"]
     assert (await _stored(bot, group.id)).topics == BUILTIN_KEYS  # type: ignore[union-attr]

@@ -43,14 +43,13 @@ async def test_a_button_answered_too_late_still_takes_effect(bot: Bot) -> None:
     chat = bot.emu.create_private_chat(user)
     welcome = await bot.say(chat, user, "/start")
     bot.emu.callback_answer_window = 0.0  # every answer now comes "too late"
-    toggle = f"{topic_handlers.TOGGLE}|{chat.id}|sport"
+    toggle = f"{topic_handlers.TOGGLE}|{chat.id}|sport|0"
     bot.emu.press_button(chat, user, welcome.message_id, data=toggle)
     await bot.emu.wait_for_async(
         lambda: bot.current(chat, welcome).edit_date is not None, 5, "the picker to be edited"
     )
-    sport = next(
-        b for row in bot.current(chat, welcome).inline_keyboard for b in row if b["callback_data"] == toggle
-    )
+    buttons = [b for row in bot.current(chat, welcome).inline_keyboard for b in row]
+    sport = next(b for b in buttons if b["callback_data"] == toggle[:-1] + "1")  # now: press to follow
     assert sport["text"].startswith("▫️")  # the press took effect and shows in the picker
     # A press whose answer was an alert (a stale, unreadable button) says so in a message instead.
     bot.emu.press_button(chat, user, welcome.message_id, data=f"{topic_handlers.TOGGLE}|x|y", force=True)

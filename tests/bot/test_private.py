@@ -10,7 +10,7 @@ from news.topics import BUILTIN_KEYS
 from storage import articles as article_store
 from storage import chats as chat_store
 from tests.bot.conftest import Bot, eventually
-from tests.emulator import Chat, User
+from tests.emulator import Chat, SentMessage, User
 
 
 async def _reader(bot: Bot, language: str = "ar") -> tuple[User, Chat]:
@@ -25,27 +25,43 @@ async def _settings(bot: Bot, chat_id: int) -> chat_store.ChatSettings:
     return chat
 
 
+async def _press_stale(bot: Bot, chat: Chat, user: User, message: SentMessage, data: str) -> None:
+    """Press a button whose data the keyboard no longer shows, and wait for the bot's answer."""
+    query_id = bot.emu.press_button(chat, user, message.message_id, data=data, force=True)
+    await bot.emu.wait_for_async(
+        lambda: any(a["callback_query_id"] == query_id for a in bot.emu.callback_answers), 5, "the answer"
+    )
+
+
 async def test_start_subscribes_and_the_picker_toggles_topics_in_place(bot: Bot) -> None:
     user, chat = await _reader(bot)
     welcome = await bot.say(chat, user, "/start")
     assert "أهلًا" in welcome.text and "07:00" in welcome.text and "Asia/Riyadh" in welcome.text
     assert welcome.parse_mode == "HTML"
     toggle = f"{topic_handlers.TOGGLE}|{chat.id}|"
-    buttons = [*(toggle + k for k in BUILTIN_KEYS), f"{topic_handlers.DONE}|{chat.id}"]
+    buttons = [*(toggle + k + "|0" for k in BUILTIN_KEYS), f"{topic_handlers.DONE}|{chat.id}"]
     assert welcome.button_data == buttons
     assert all(b["text"].startswith("✅") for row in welcome.inline_keyboard[:-1] for b in row)
     stored = await _settings(bot, chat.id)
     assert stored.topics == BUILTIN_KEYS and stored.active and stored.next_digest_at is not None
 
-    answer = await bot.press(chat, user, welcome, toggle + "sport")
+    answer = await bot.press(chat, user, welcome, toggle + "sport|0")
     assert "رياضة" in (answer["text"] or "")
     edited = bot.current(chat, welcome)
     assert edited.edit_date is not None and len(bot.emu.sent(chat)) == 1  # edited in place, nothing new
-    sport = next(b for row in edited.inline_keyboard for b in row if b["callback_data"] == toggle + "sport")
+    sport = next(b for row in edited.inline_keyboard for b in row if b["callback_data"] == toggle + "sport|1")
     assert sport["text"].startswith("▫️")
     assert "sport" not in (await _settings(bot, chat.id)).topics
 
-    await bot.press(chat, user, welcome, toggle + "sport")
+    await bot.press(chat, user, welcome, toggle + "sport|1")
+    assert (await _settings(bot, chat.id)).topics == BUILTIN_KEYS
+    # The same press handled twice (a restart before its done mark) sets the same state again.
+    await _press_stale(bot, chat, user, welcome, toggle + "sport|1")
+    assert (await _settings(bot, chat.id)).topics == BUILTIN_KEYS
+    # A picker from an older version (no state in its data) still toggles.
+    await _press_stale(bot, chat, user, welcome, toggle + "sport")
+    assert "sport" not in (await _settings(bot, chat.id)).topics
+    await _press_stale(bot, chat, user, welcome, toggle + "sport")
     assert (await _settings(bot, chat.id)).topics == BUILTIN_KEYS
 
     await bot.press(chat, user, welcome, f"{topic_handlers.DONE}|{chat.id}")
@@ -158,7 +174,7 @@ async def test_keyword_topic_appears_in_the_picker_and_can_be_deleted(bot: Bot) 
     labels = [b["text"] for row in picker.inline_keyboard for b in row]
     assert "✅ طاقة" in labels
     key = next(d for d in picker.button_data if d.split("|")[2].startswith("kw_")).split("|")[2]
-    await bot.press(chat, user, picker, f"{topic_handlers.TOGGLE}|{chat.id}|{key}")
+    await bot.press(chat, user, picker, f"{topic_handlers.TOGGLE}|{chat.id}|{key}|0")
     assert key not in (await _settings(bot, chat.id)).topics
     reply = await bot.say(chat, user, "/deltopic طاقة")
     assert "حُذف" in reply.text

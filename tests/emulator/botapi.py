@@ -300,7 +300,13 @@ class BotApi:
         url = params.text("url") or ""
         if url and not url.startswith("https://"):
             raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        allowed = params.json("allowed_updates", "can't parse allowed updates JSON object")
+        if isinstance(allowed, list):
+            chosen = frozenset(str(kind) for kind in allowed) & frozenset(ALL_UPDATE_TYPES)
+            self.world.allowed_updates = chosen or DEFAULT_UPDATE_TYPES
         self.world.webhook_url = url
+        self.world.webhook_secret = params.text("secret_token")
+        self.world.changed(update=True)  # the delivery loop starts on what is queued
         return True
 
     @api_method("deleteWebhook")
@@ -528,8 +534,10 @@ class BotApi:
         query_id = params.text("callback_query_id") or ""
         record = self.world.callback_queries.get(query_id)
         window = self.world.callback_answer_window
-        if record is None or record["answered"] or (
-            window is not None and self.world.clock() - record["at"] > window
+        if (
+            record is None
+            or record["answered"]
+            or (window is not None and self.world.clock() - record["at"] > window)
         ):
             raise bad_request("query is too old and response timeout expired or query ID is invalid")
         text = params.text("text")

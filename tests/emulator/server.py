@@ -16,6 +16,7 @@ import json
 import threading
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from aiohttp import web
 
 from tests.emulator import control
@@ -82,6 +83,7 @@ class EmulatorServer:
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
         self._wake: asyncio.Event | None = None
+        self._webhook_task: asyncio.Task[None] | None = None
         self._closing = False
         self._poll_generation = 0
 
@@ -146,6 +148,7 @@ class EmulatorServer:
         await site.start()
         sockets = self._runner.addresses
         self.port = int(sockets[0][1])
+        self._webhook_task = loop.create_task(self._deliver_webhooks())
 
     def stop(self) -> None:
         thread, loop = self._thread, self.loop
@@ -160,6 +163,40 @@ class EmulatorServer:
             self._thread = None
             self._runner = None
             self.loop = None
+
+    async def _deliver_webhooks(self) -> None:
+        """While a webhook is set, POST queued updates to it one by one, as Telegram does: an update
+        leaves the queue when the bot answers 200; any other answer, or none, is retried after a pause."""
+
+        assert self._wake is not None
+        world = self.emulator
+        async with httpx.AsyncClient(timeout=10.0) as client:
+            while not self._closing:
+                with world.lock:
+                    url, secret = world.webhook_url, world.webhook_secret
+                    update = world.updates[0] if url and world.updates else None
+                    if update is not None and world.webhook_proxy:
+                        url = world.webhook_proxy.rstrip("/") + "/" + url.split("/", 3)[-1]
+                if update is None:
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), 0.5)
+                    continue
+                headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+                try:
+                    response = await client.post(url, json=update, headers=headers)
+                    ok = response.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                with world.lock:
+                    if ok and world.updates and world.updates[0] is update:
+                        world.updates.popleft()
+                        world.counters["webhook_deliveries"] += 1
+                        world.changed()
+                    elif not ok:
+                        world.counters["webhook_failures"] += 1
+                if not ok:
+                    await asyncio.sleep(0.2)
 
     async def _shutdown(self) -> None:
         self._closing = True

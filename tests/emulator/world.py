@@ -78,6 +78,10 @@ class World:
         self.next_update_id = first_update_id
         self.allowed_updates: frozenset[str] = DEFAULT_UPDATE_TYPES
         self.webhook_url = ""
+        self.webhook_secret: str | None = None
+        self.webhook_proxy: str | None = None
+        """Where webhook deliveries really go: ``http://127.0.0.1:PORT`` in front of the registered URL's
+        path, as a TLS-terminating reverse proxy would forward them (``None``: the URL itself)."""
         self.commands_store: dict[tuple[str, str], list[dict[str, str]]] = {}
         self.bot_texts: dict[tuple[str, str], str] = {}
         self.callback_queries: dict[str, dict[str, Any]] = {}

@@ -90,6 +90,65 @@ def test_a_member_naming_another_weekday_is_split_off() -> None:
     assert len(review(members, DayPassPolicy(split=False))) == 1
 
 
+def test_a_reply_is_split_off_the_news_it_answers() -> None:
+    # Ingestion put Moscow's expulsion of 23 British diplomats («موسكو ترد بالمثل», Sky News Arabia) and
+    # London's answer to it («بريطانيا ترد», CNN) in one story: same figures, same day, two parties.
+    members, labels = _members(ARTICLES["russia_expels"] + ARTICLES["uk_reply"])
+    assert _stories(review(members), labels) == [["russia_expels"], ["uk_reply"]]
+    assert len(review(members, DayPassPolicy(replies=False))) == 1
+
+
+def test_a_player_s_first_remarks_are_split_off_the_match() -> None:
+    # CNN's report of Salah's four goals, its records piece, and «في أول تعليق» (his words after it).
+    members, labels = _members(ARTICLES["salah_goals"] + ARTICLES["salah_remarks"])
+    assert _stories(review(members), labels) == [["salah_goals", "salah_goals"], ["salah_remarks"]]
+    assert len(review(members, DayPassPolicy(replies=False))) == 1
+
+
+def test_a_government_s_words_do_not_join_the_news_they_answer() -> None:
+    # Trump cancels the Singapore summit (Sky News Arabia, France 24); hours later «بيونغيانغ: الزعيم بذل
+    # قصارى جهده لعقد القمة مع ترامب». A capital before a colon gives that government's words.
+    summit, reply = ARTICLES["summit_cancelled"], ARTICLES["pyongyang_reply"]
+    members, labels = _members(summit[:1], summit[1:], reply)
+    assert _stories(review(members), labels) == [
+        ["pyongyang_reply"],
+        ["summit_cancelled", "summit_cancelled"],
+    ]
+    assert len(review(members, DayPassPolicy(replies=False))) == 1
+
+
+def test_what_is_and_is_not_another_party_s_answer() -> None:
+    # One party named two ways, «تعلق» meaning "suspends", the answering party's own act told plainly,
+    # and a capital before a colon that is a dateline (an event noun follows) all stay together.
+    lead = "أعلنت الحكومة ردها على العقوبات الجديدة التي فرضت على شركات الطاقة والمصارف"
+    same_party = [
+        _member(0, 1, "موسكو ترد على العقوبات الأمريكية الجديدة", lead, AT),
+        _member(1, 1, "روسيا ترد على العقوبات الأمريكية", lead, AT + timedelta(hours=1)),
+    ]
+    two_parties = [
+        _member(0, 1, "موسكو ترد على العقوبات الأمريكية الجديدة", lead, AT),
+        _member(1, 1, "واشنطن ترد على موسكو بعقوبات جديدة", lead, AT + timedelta(hours=1)),
+    ]
+    suspends = [
+        _member(0, 1, "واشنطن تعلق الرسوم الجمركية على الصين", lead, AT),
+        _member(1, 1, "أمريكا تعلق الرسوم على الواردات الصينية", lead, AT + timedelta(hours=1)),
+    ]
+    told_plainly = [
+        _member(0, 1, "روسيا ترد على أمريكا بطرد 60 دبلوماسيا", lead, AT),
+        _member(1, 1, "روسيا تطرد 60 دبلوماسيا أمريكيا وتغلق قنصلية", lead, AT + timedelta(hours=1)),
+    ]
+    dateline = [
+        _member(0, 1, "حريق يلتهم أكبر مخزن لصناديق الاقتراع في العاصمة العراقية", lead, AT),
+        _member(1, 1, "بغداد: حريق كبير يلتهم أكبر مخازن صناديق الاقتراع", lead, AT + timedelta(hours=1)),
+    ]
+    only_split = DayPassPolicy(merge=False)
+    assert review(same_party, only_split) == [(0, 1)]
+    assert review(two_parties, only_split) == [(0,), (1,)]
+    assert review(suspends, only_split) == [(0, 1)]
+    assert review(told_plainly, only_split) == [(0, 1)]
+    assert review(dateline, only_split) == [(0, 1)]
+
+
 def _member(key: int, group: int, title: str, lead: str, at: datetime) -> Member:
     return Member(key, group, title, lead, at)
 
