@@ -386,6 +386,11 @@ class Deliverer:
         lanes = [lane for _, _, lane in self._heap]
         self._heap.clear()
         now = self._wall()
+        if self.lease is not None:
+            # Another worker may take these at once, knowing nothing of when this one last sent to
+            # their chats: hold them back one private-chat interval (also a group's gap) so it cannot
+            # send a chat's next page sooner than this worker would have.
+            now += timedelta(seconds=max(self.limits.private_interval, self.limits.group_gap))
         async with self._db_gate, self._ledger.transaction() as conn:
             for lane in lanes:
                 await outbox.release(conn, lane.row.id, not_before=now, error=None)
