@@ -73,7 +73,7 @@ async def topics_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 def _parse(data: str) -> tuple[str, int, str, bool | None]:
     """(kind, chat id, topic key, follow?) from button data; ``None``: an older picker's toggle."""
     kind, chat_id, *rest = data.split("|")
-    key, want = (rest + ["", ""])[:2]
+    key, want = [*rest, "", ""][:2]
     if want not in ("", "0", "1"):
         raise ValueError(data)
     return kind, int(chat_id), key, (want == "1") if want else None
