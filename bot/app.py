@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -26,6 +26,7 @@ from bot.inbox import UpdateInbox
 from bot.ratelimit import BudgetRateLimiter
 from bot.runtime import Services, seed_default_feeds, start_services, stop_services
 from bot.settings import Settings
+from jobs import metrics
 from jobs.sendbudget import SendBudget
 from jobs.updates import UpdatePoller
 
@@ -46,9 +47,26 @@ def budget_of(application: Application) -> SendBudget:  # type: ignore[type-arg]
     return cast(SendBudget, application.bot_data[BUDGET_KEY])
 
 
-def build_application(settings: Settings, *, migrate: bool = True, run_ticks: bool = True) -> Application:  # type: ignore[type-arg]
-    """The bot, ready for ``run_polling``. ``run_ticks=False`` leaves the scheduled ticks out (tests that
-    drive conversations must not have an ingest pass or a digest fire under them)."""
+class TimedApplication(Application):  # type: ignore[type-arg]
+    """PTB's Application, timing each update's handling for the ``nashra_update_handling_seconds`` metric.
+
+    The inbox (``bot.inbox``) hands every stored update to ``process_update``, so this sees them all.
+    """
+
+    async def process_update(self, update: object) -> None:
+        started = time.perf_counter()
+        try:
+            await super().process_update(update)
+        finally:
+            metrics.UPDATE_LATENCY.observe(time.perf_counter() - started)
+
+
+def build_application(
+    settings: Settings, *, migrate: bool = True, run_ticks: bool = True, role: str = "all"
+) -> Application:  # type: ignore[type-arg]
+    """The bot, ready for ``polling``. ``run_ticks=False`` leaves the scheduled ticks out (tests that
+    drive conversations must not have an ingest pass or a digest fire under them); ``role`` picks which
+    ticks run (``bot.ticks.register``)."""
     token = settings.require_token()
 
     async def post_init(application: Application) -> None:  # type: ignore[type-arg]
@@ -69,6 +87,7 @@ def build_application(settings: Settings, *, migrate: bool = True, run_ticks: bo
     budget = SendBudget(settings.send_limits())
     application = (
         ApplicationBuilder()
+        .application_class(TimedApplication)
         .token(token)
         .base_url(settings.bot_api_base_url)
         .base_file_url(settings.bot_file_base_url)
@@ -88,7 +107,7 @@ def build_application(settings: Settings, *, migrate: bool = True, run_ticks: bo
     # Commands, buttons and membership changes: one module per command family.
     handlers.register(application, settings)
     # Repeating ticks: the database holds the schedule, so ticks only ask what is due now.
-    ticks.register(application, settings, enabled=run_ticks)
+    ticks.register(application, settings, enabled=run_ticks, role=role)
     # Last: anything a handler did not catch is logged (without the token) and answered politely.
     application.add_error_handler(on_error)
     return application
@@ -174,18 +193,12 @@ async def polling(application: Application) -> AsyncIterator[Application]:  # ty
             await application.post_shutdown(application)
 
 
-def run_bot(settings: Settings) -> None:
-    """``nashra run``: receive and handle updates until SIGINT or SIGTERM."""
-    application = build_application(settings)
-    log.info("starting Nashra at %s", datetime.now(UTC).isoformat(timespec="seconds"))
+def run_bot(settings: Settings, *, speedup: float = 1.0) -> None:
+    """``nashra run``: the process's role (``settings.role``) until SIGINT or SIGTERM."""
+    from bot.roles import run_role
 
-    async def serve() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        async with polling(application):
-            await stop.wait()
-        log.info("stopped")
-
-    asyncio.run(serve())
+    log.info(
+        "starting Nashra (role %s) at %s", settings.role, datetime.now(UTC).isoformat(timespec="seconds")
+    )
+    asyncio.run(run_role(settings, speedup=speedup))
+    log.info("stopped")

@@ -244,14 +244,27 @@ async def cmd_fetch(settings: Settings, args: argparse.Namespace) -> int:
 # --- run --------------------------------------------------------------------------------------------
 
 
-def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from telegram.error import InvalidToken, NetworkError
 
     from bot.app import run_bot
-    from bot.settings import SettingsError
+    from bot.settings import SettingsError, parse_listen
 
+    overrides: dict[str, object] = {}
+    if args.role:
+        overrides["role"] = args.role
+    if args.listen:
+        overrides["listen"] = args.listen
+        try:
+            parse_listen(args.listen)
+        except ValueError as exc:
+            raise CLIError(f"--listen {args.listen!r}: {exc}") from None
+    if overrides:
+        settings = settings.model_copy(update=overrides)
+    if settings.role != "ingest":
+        settings.require_token()
     try:
-        run_bot(settings)
+        run_bot(settings, speedup=args.speedup)
     except InvalidToken:
         raise SettingsError(
             "TELEGRAM_BOT_TOKEN: Telegram refused this token — copy it again from @BotFather"
@@ -271,6 +284,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("run", help="start the bot (polling) with its scheduled jobs")
+    p.add_argument(
+        "--role",
+        choices=("all", "updates", "ingest", "deliver"),
+        help="what this process does (default: ROLE, else all); see README 'Running at scale'",
+    )
+    p.add_argument("--listen", metavar="HOST:PORT", help="serve /healthz and /metrics here (default: LISTEN)")
+    # For the Bot API emulator, whose flood windows can be shrunk: scales every send limit and window.
+    p.add_argument("--speedup", type=float, default=1.0, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_run)
 
     db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db_command", required=True)

@@ -19,10 +19,14 @@ from typing import TYPE_CHECKING
 # Imported by each command, not here: registering the commands must not load Telegram or SQLAlchemy
 # for every other `nashra` command.
 if TYPE_CHECKING:
+    from telegram import Bot
+
     from bot.settings import Settings
-    from jobs.deliver import SendLimits
+    from jobs.deliver import Deliverer, SendLimits
     from jobs.digest import DigestPolicy
+    from jobs.sendbudget import SendBudget
     from news.alerts import AlertRules
+    from storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +51,44 @@ def send_limits(settings: Settings, speedup: float = 1.0) -> SendLimits:
     return settings.send_limits().scaled(speedup)
 
 
+def build_deliverer(
+    settings: Settings,
+    db: Database,
+    bot: Bot,
+    *,
+    speedup: float = 1.0,
+    concurrency: int = 16,
+    owner: str | None = None,
+    budget: SendBudget | None = None,
+) -> Deliverer:
+    """The outbox worker as every role runs it: limits and retries from settings (scaled for the emulator).
+
+    On PostgreSQL several delivery processes may share the outbox, so claims carry a lease
+    (``DELIVERY_LEASE_SECONDS``) and only lapsed ones are taken back; on SQLite there is one process and
+    anything left ``sending`` at start-up is stuck.
+    """
+    from jobs.deliver import Deliverer, RetryPolicy
+
+    speedup = max(speedup, 1e-6)
+    clock_speed = speedup * settings.send_speedup  # retries and leases run on the emulator's clock too
+    retry = RetryPolicy(base=2.0 / clock_speed, cap=600.0 / clock_speed, long_wait=60.0 / clock_speed)
+    shared = db.dialect == "postgresql"
+    return Deliverer(
+        db,
+        bot,
+        limits=send_limits(settings, speedup),
+        budget=budget,
+        retry=retry,
+        concurrency=concurrency,
+        # Several workers: claim a few seconds' worth at a time, not 500 heads, so that one worker does
+        # not hoard the queue (and a dead one's claims, which wait out the lease, stay few).
+        claim_batch=max(64, 4 * concurrency) if shared else 500,
+        owner=owner,
+        lease=timedelta(seconds=settings.delivery_lease_seconds / clock_speed) if shared else None,
+        paid_broadcast=settings.send_paid_broadcast,
+    )
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``digest preview`` and ``deliver`` to the ``nashra`` command line."""
     digest = sub.add_parser("digest", help="daily digests").add_subparsers(
@@ -58,7 +100,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=cmd_digest_preview)
 
     p = sub.add_parser("deliver", help="send queued digest pages (runs until interrupted)")
-    p.add_argument("--once", action="store_true", help="send what is due now, then exit")
+    p.add_argument(
+        "--once",
+        action="store_true",
+        help="send what is due now, then exit (takes back pages left in flight: stop other workers first)",
+    )
     p.add_argument("--concurrency", type=int, default=16, help="sends in flight (default 16)")
     # For the Bot API emulator, whose flood windows can be shrunk: scales every limit and retry delay.
     p.add_argument("--speedup", type=float, default=1.0, help=argparse.SUPPRESS)
@@ -88,16 +134,12 @@ async def cmd_digest_preview(settings: Settings, args: argparse.Namespace) -> in
 
 
 async def cmd_deliver(settings: Settings, args: argparse.Namespace) -> int:
-    from jobs.deliver import Deliverer, RetryPolicy, make_bot
+    from jobs.deliver import make_bot
     from storage.db import Database
 
-    speedup = max(args.speedup, 1e-6)
     db = Database(settings.database_url)
     bot = make_bot(settings.require_token(), settings.bot_api_base_url, concurrency=args.concurrency)
-    retry = RetryPolicy(base=2.0 / speedup, cap=600.0 / speedup, long_wait=60.0 / speedup)
-    deliverer = Deliverer(
-        db, bot, limits=send_limits(settings, speedup), retry=retry, concurrency=args.concurrency
-    )
+    deliverer = build_deliverer(settings, db, bot, speedup=args.speedup, concurrency=args.concurrency)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -105,7 +147,8 @@ async def cmd_deliver(settings: Settings, args: argparse.Namespace) -> int:
     try:
         async with bot:
             if args.once:
-                await deliverer.recover()
+                # An operator's flush: whatever is left ``sending`` belongs to no live worker.
+                await deliverer.recover(stale_after=timedelta(0))
                 stats = await deliverer.drain(should_stop=stopping.is_set)
                 print(json.dumps({"delivered": stats.sent, "failed": stats.failed, "retry": stats.retried}))
             else:

@@ -47,7 +47,8 @@ class Services:
             from jobs.ingest import Ingestor
 
             interval = timedelta(minutes=self.settings.fetch_interval_minutes)
-            self._ingestor = Ingestor(self.db, self.fetcher, interval=interval)
+            lease = timedelta(seconds=self.settings.ingest_lease_seconds)
+            self._ingestor = Ingestor(self.db, self.fetcher, interval=interval, lease=lease)
         return self._ingestor
 
     async def aclose(self) -> None:

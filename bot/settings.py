@@ -7,9 +7,9 @@ project looks at ``os.environ``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 if TYPE_CHECKING:
@@ -18,6 +18,14 @@ if TYPE_CHECKING:
 
 class SettingsError(Exception):
     """A missing or malformed setting, phrased as one line naming the setting."""
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:9100`` for IPv6) → (host, port); raises ``ValueError`` with the reason."""
+    host, sep, port = value.strip().rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ValueError("must be HOST:PORT, e.g. 127.0.0.1:9100")
+    return host.strip("[]"), int(port)
 
 
 class Settings(BaseSettings):
@@ -39,7 +47,8 @@ class Settings(BaseSettings):
     default_timezone: str = "Asia/Riyadh"
     default_delivery_time: str = "07:00"
     digest_catch_up_hours: float = Field(default=6.0, ge=0, le=48)
-    send_rate_per_second: float = Field(default=28.0, gt=0, le=30)
+    send_rate_per_second: float = Field(default=28.0, gt=0, le=1000)
+    send_paid_broadcast: bool = False
     # Seconds a process's claim on a stored update lasts without renewal: how long a dead process's
     # unfinished updates wait before another process handles them.
     update_lease_seconds: float = Field(default=30.0, ge=1, le=3600)
@@ -50,6 +59,31 @@ class Settings(BaseSettings):
     alert_window_minutes: int = Field(default=60, ge=1, le=24 * 60)
     alert_urgent_window_minutes: int = Field(default=30, ge=1, le=24 * 60)
     log_level: str = "INFO"
+
+    role: Literal["all", "updates", "ingest", "deliver"] = "all"
+    listen: str | None = None
+    """``HOST:PORT`` for ``/healthz`` and ``/metrics``; unset serves nothing."""
+    ingest_tick_seconds: float = Field(default=60.0, ge=0.2, le=3600)
+    """How often an ``ingest`` worker looks for due feeds (``all`` uses its fixed 60 s tick)."""
+    ingest_lease_seconds: float = Field(default=300.0, ge=10, le=3600)
+    delivery_lease_seconds: float = Field(default=120.0, ge=10, le=3600)
+
+    @model_validator(mode="after")
+    def _paid_rate(self) -> Settings:
+        # Telegram's free limit is about 30 messages a second; beyond it only paid broadcasts go.
+        if self.send_rate_per_second > 30 and not self.send_paid_broadcast:
+            raise ValueError(
+                "SEND_RATE_PER_SECOND: above 30 needs SEND_PAID_BROADCAST=true (Telegram's paid broadcasts)"
+            )
+        return self
+
+    @field_validator("listen")
+    @classmethod
+    def _check_listen(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parse_listen(value)
+        return value.strip()
 
     @field_validator("operator_ids", mode="before")
     @classmethod
@@ -116,5 +150,7 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
         return Settings(_env_file=env_file)  # type: ignore[call-arg]
     except ValidationError as exc:
         err = exc.errors()[0]
-        name = str(err["loc"][0]).upper() if err["loc"] else "settings"
+        if not err["loc"]:  # a check across settings names them itself
+            raise SettingsError(str(err["msg"]).removeprefix("Value error, ")) from None
+        name = str(err["loc"][0]).upper()
         raise SettingsError(f"{name}: {err['msg']}") from None

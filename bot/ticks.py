@@ -9,6 +9,11 @@ APScheduler runs at most one instance of a job at a time, so a slow pass is skip
   Application stops, after the pages in flight are answered.
 * ``delivery-watch`` (every 15 s): wakes the loop (a retry may have fallen due) and restarts it if it died.
 * ``updates-prune`` (hourly): forgets handled updates older than a day (Telegram resends none that old).
+
+By role (``nashra run --role``): ``all`` schedules every tick; ``updates`` the digest tick and the
+updates prune. The digest tick must happen once across all processes, so where ``bot.roles`` put a
+``Leadership`` for the ``ticks`` lock in ``bot_data`` it works only while that lock is held; without
+one (tests, SQLite) it always works. The prune is idempotent and runs wherever updates are handled.
 """
 
 from __future__ import annotations
@@ -21,10 +26,13 @@ from telegram.ext import Application, ContextTypes
 
 from bot.settings import Settings
 from jobs.deliver import Deliverer, FatalDeliveryError, make_bot
+from storage.db import Database
 
 log = logging.getLogger(__name__)
 
 DELIVERY_KEY = "nashra.delivery"
+TICKS_LOCK_KEY = "nashra.ticks-lock"
+WORKER_ID_KEY = "nashra.worker-id"
 DIGEST_INTERVAL = 30.0
 DELIVERY_WATCH_INTERVAL = 15.0
 UPDATES_KEPT = timedelta(days=1)
@@ -85,25 +93,34 @@ async def alert_pass(application: Application, settings: Settings) -> None:  # t
         wake_delivery(application)
 
 
-async def digest_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
-    from bot.app import services_of
+async def digest_pass(db: Database, settings: Settings) -> int:
+    """One digest tick's work; returns the pages queued. Shared by the JobQueue tick and plain roles."""
     from bot.digest_cli import digest_policy
     from jobs.digest import run_digests
 
-    settings: Settings = context.job.data  # type: ignore[union-attr,assignment]
-    run = await run_digests(
-        services_of(context.application).db, datetime.now(UTC), policy=digest_policy(settings)
-    )
+    run = await run_digests(db, datetime.now(UTC), policy=digest_policy(settings))
     if run.pages:
         log.info(
             "digest: %d chats, %d pages queued (%d renderings)", run.queued_chats, run.pages, run.renderings
         )
+    return run.pages
+
+
+async def digest_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    from bot.app import services_of
+
+    lock = context.application.bot_data.get(TICKS_LOCK_KEY)
+    if lock is not None and not lock.held:
+        return  # another process holds the ticks lock and runs this tick
+    settings: Settings = context.job.data  # type: ignore[union-attr,assignment]
+    if await digest_pass(services_of(context.application).db, settings):
         wake_delivery(context.application)
 
 
 async def delivery_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Runs the delivery loop until the Application stops; a fresh ``telegram.Bot`` per start."""
     from bot.app import budget_of, services_of
+    from bot.digest_cli import build_deliverer
 
     application = context.application
     settings: Settings = context.job.data  # type: ignore[union-attr,assignment]
@@ -114,7 +131,13 @@ async def delivery_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         bot = make_bot(settings.require_token(), settings.bot_api_base_url)
         # The handlers' budget: a digest page to a reader waits for their reply, never races it.
-        deliverer = Deliverer(services_of(application).db, bot, budget=budget_of(application))
+        deliverer = build_deliverer(
+            settings,
+            services_of(application).db,
+            bot,
+            budget=budget_of(application),
+            owner=application.bot_data.get(WORKER_ID_KEY),
+        )
         state.deliverer = deliverer
         if state.woken_early:  # pages queued before the loop was up
             state.woken_early = False
@@ -148,18 +171,26 @@ async def delivery_watch(context: ContextTypes.DEFAULT_TYPE) -> None:
         context.job_queue.run_once(delivery_job, when=0, data=context.job.data, name="delivery")  # type: ignore[union-attr]
 
 
-def register(application: Application, settings: Settings, *, enabled: bool = True) -> None:  # type: ignore[type-arg]
-    """Schedule every tick; ``enabled=False`` schedules none (tests of handlers drive jobs themselves)."""
+def register(
+    application: Application,  # type: ignore[type-arg]
+    settings: Settings,
+    *,
+    enabled: bool = True,
+    role: str = "all",
+) -> None:
+    """Schedule the role's ticks; ``enabled=False`` schedules none (handler tests drive jobs themselves)."""
     jq = application.job_queue
     if jq is None:  # pragma: no cover - the job-queue extra is a dependency
         raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
     delivery_loop_of(application)
     if not enabled:
         return
-    jq.run_repeating(ingest_tick, interval=60, first=2, name="ingest")
     jq.run_repeating(digest_tick, interval=DIGEST_INTERVAL, first=5, name="digest", data=settings)
-    jq.run_once(delivery_job, when=1, name="delivery", data=settings)
     jq.run_repeating(prune_updates_tick, interval=3600, first=60, name="updates-prune")
+    if role != "all":
+        return
+    jq.run_repeating(ingest_tick, interval=60, first=2, name="ingest")
+    jq.run_once(delivery_job, when=1, name="delivery", data=settings)
     jq.run_repeating(
         delivery_watch,
         interval=DELIVERY_WATCH_INTERVAL,

@@ -52,6 +52,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
+from jobs import metrics
 from jobs.sendbudget import BULK, SendBudget, SendLimits
 from storage import chats as chat_store
 from storage import deliveries as outbox
@@ -170,9 +171,21 @@ class Deliverer:
         claim_batch: int = 500,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+        owner: str | None = None,
+        lease: timedelta | None = None,
+        paid_broadcast: bool = False,
     ) -> None:
         if concurrency < 1 or claim_batch < 1:
             raise ValueError("concurrency and claim_batch must be positive")
+        if lease is not None and lease <= timedelta(0):
+            raise ValueError("lease must be positive")
+        self.owner = owner
+        """Written on claimed rows (``claimed_by``), so operators see who holds what."""
+        self.lease = lease
+        """With several delivery processes: how long a claim lasts unrenewed. Rows held in memory are
+        renewed every third of it; rows of a dead worker go back to the queue once it lapses. ``None``
+        (one worker): every row left ``sending`` at start-up is stuck and taken back at once."""
+        self.paid_broadcast = paid_broadcast
         self.db = db
         self.bot = bot
         self.retry = retry or RetryPolicy()
@@ -200,8 +213,15 @@ class Deliverer:
         self._fatal: BaseException | None = None
         self._stats = DeliveryStats()
         self.total = DeliveryStats()
+        self._flying: set[int] = set()
+        self._renewed = clock()
+        self._recovered = clock()
 
     # --- public --------------------------------------------------------------------------------------
+
+    def set_rate(self, per_second: float) -> None:
+        """This process's share of the overall rate (several sending processes split it between them)."""
+        self.budget.set_rate(per_second)
 
     def wake(self) -> None:
         """Pages were queued: start draining now, or have a drain in progress look for them."""
@@ -211,14 +231,19 @@ class Deliverer:
     async def recover(self, *, stale_after: timedelta | None = None) -> int:
         """Re-queue rows a dead worker left in ``sending``; call once before the first drain.
 
-        With one worker (the default deployment) every such row is stuck, so ``stale_after=None`` takes
-        all rows claimed before now. With several workers pass a lease longer than any send can take.
+        ``stale_after=None`` uses the worker's ``lease``: with several workers only claims that lapsed
+        are taken back. Without a lease (one worker, SQLite) every such row is stuck and taken back;
+        ``timedelta(0)`` forces that (an operator's ``nashra deliver --once`` after a crash).
         """
-        cutoff = self._wall() - (stale_after or timedelta(0))
+        if stale_after is None:
+            stale_after = self.lease or timedelta(0)
+        cutoff = self._wall() - stale_after
         async with self.db.session() as s, s.begin():
             n = await outbox.requeue_stuck(s, claimed_before=cutoff)
+        self._recovered = self._clock()
         if n:
             log.warning("delivery: re-queued %d page(s) left in flight by a previous run", n)
+            metrics.CLAIMS_RECOVERED.labels(kind="outbox").inc(n)
         self.total.requeued += n
         return n
 
@@ -235,6 +260,7 @@ class Deliverer:
             while self._fatal is None:
                 if should_stop():
                     break
+                await self._keep_leases()
                 if exhausted and (self._wake.is_set() or self._clock() - claimed_at > self.reclaim_every):
                     # New pages (a /digest during a long broadcast) or retries that fell due meanwhile.
                     self._wake.clear()
@@ -276,6 +302,19 @@ class Deliverer:
             raise FatalDeliveryError(str(fatal)) from fatal
         return self._stats
 
+    async def _keep_leases(self) -> None:
+        """With a lease: renew the rows this worker holds, and take back those of dead workers."""
+        if self.lease is None:
+            return
+        third = self.lease.total_seconds() / 3
+        if self._clock() - self._renewed >= third:
+            held = [lane.row.id for _, _, lane in self._heap] + list(self._flying)
+            async with self._db_gate, self._ledger.transaction() as conn:
+                await outbox.renew_claims(conn, held, now=self._wall(), owner=self.owner)
+            self._renewed = self._clock()
+        if self._clock() - self._recovered >= third:
+            await self.recover()
+
     async def run(self, *, should_stop: Callable[[], bool], poll: float = 10.0) -> None:
         """Recover, then drain whenever woken, every ``poll`` seconds, or when a retry falls due.
 
@@ -301,6 +340,9 @@ class Deliverer:
             except Exception:
                 log.exception("delivery pass failed; retrying in %.0f s", poll)
                 wait = poll
+            if self.lease is not None:  # come back in time to take back a dead worker's claims
+                wait = min(wait, self.lease.total_seconds() / 3)
+                await self._keep_leases()
             deadline = self._clock() + wait
             while not should_stop() and not self._wake.is_set():
                 left = deadline - self._clock()
@@ -332,7 +374,7 @@ class Deliverer:
         """Claim heads of queues; True when the database had no more to give."""
         want = self.claim_batch - len(self._heap)
         async with self._db_gate, self._ledger.transaction() as conn:
-            rows = await outbox.claim(conn, self._wall(), limit=want)
+            rows = await outbox.claim(conn, self._wall(), limit=want, owner=self.owner)
         for row in rows:
             self._push(_Lane(row))
         return len(rows) < want
@@ -344,6 +386,11 @@ class Deliverer:
         lanes = [lane for _, _, lane in self._heap]
         self._heap.clear()
         now = self._wall()
+        if self.lease is not None:
+            # Another worker may take these at once, knowing nothing of when this one last sent to
+            # their chats: hold them back one private-chat interval (also a group's gap) so it cannot
+            # send a chat's next page sooner than this worker would have.
+            now += timedelta(seconds=max(self.limits.private_interval, self.limits.group_gap))
         async with self._db_gate, self._ledger.transaction() as conn:
             for lane in lanes:
                 await outbox.release(conn, lane.row.id, not_before=now, error=None)
@@ -356,9 +403,11 @@ class Deliverer:
         The slot is freed only once the outcome is committed, so the pages Telegram may have accepted
         without the database knowing (what a crash can repeat) never exceed ``concurrency``.
         """
+        self._flying.add(lane.row.id)
         try:
             await self._attempt(lane)
         finally:
+            self._flying.discard(lane.row.id)
             if not lane.released:
                 self.budget.release(lane.row.telegram_id, answered=False)
             self._slots.release()
@@ -371,6 +420,7 @@ class Deliverer:
                 text=row.text,
                 parse_mode=ParseMode.HTML,
                 link_preview_options=LinkPreviewOptions(is_disabled=row.disable_preview),
+                allow_paid_broadcast=True if self.paid_broadcast else None,
             )
         except RetryAfter as exc:
             await self._flood_wait(lane, retry_after_seconds(exc))
@@ -397,16 +447,20 @@ class Deliverer:
     async def _sent(self, row: OutboxRow, message_id: int) -> None:
         following: list[OutboxRow] = []
         async with self._db_gate, self._ledger.transaction() as conn:
-            await outbox.mark_sent(conn, row.id, message_id, now=self._wall())
+            due = await outbox.mark_sent(conn, row.id, message_id, now=self._wall())
             if row.more:
-                following = await outbox.claim_next(conn, row, self._wall())
+                following = await outbox.claim_next(conn, row, self._wall(), owner=self.owner)
         self._stats.sent += 1
+        metrics.MESSAGES_SENT.inc()
+        if due is not None and row.page == 0:
+            metrics.DIGEST_LAG.observe(max(0.0, (self._wall() - due).total_seconds()))
         if following:
             self._push(_Lane(following[0]))
 
     async def _flood_wait(self, lane: _Lane, seconds: float) -> None:
         row = lane.row
         self._stats.rate_limited += 1
+        metrics.MESSAGES_RATE_LIMITED.inc()
         self.budget.release(row.telegram_id, answered=False)
         lane.released = True
         if self.budget.flood(row.telegram_id, seconds):
@@ -443,6 +497,7 @@ class Deliverer:
             cancelled = await outbox.cancel_open(s, row.chat_pk, f"chat deactivated: {reason}")
         self._stats.deactivated += 1
         self._stats.failed += 1
+        metrics.MESSAGES_FAILED.inc()
         self._stats.cancelled += cancelled
         log.info("delivery: chat %d deactivated (%s)", row.telegram_id, reason)
 
@@ -451,8 +506,9 @@ class Deliverer:
         async with self._db_gate, self._ledger.transaction() as conn:
             await outbox.mark_failed(conn, row.id, reason)
             if row.more:
-                following = await outbox.claim_next(conn, row, self._wall())
+                following = await outbox.claim_next(conn, row, self._wall(), owner=self.owner)
         self._stats.failed += 1
+        metrics.MESSAGES_FAILED.inc()
         log.warning(
             "delivery: Telegram rejected page %d of %r for chat %d: %s",
             row.page,
@@ -471,12 +527,13 @@ class Deliverer:
             if give_up:
                 await outbox.mark_failed(conn, row.id, f"gave up after {row.attempts} attempts; {error}")
                 if row.more:
-                    following = await outbox.claim_next(conn, row, self._wall())
+                    following = await outbox.claim_next(conn, row, self._wall(), owner=self.owner)
             else:
                 delay = timedelta(seconds=self.retry.backoff(row.attempts))
                 await outbox.release(conn, row.id, not_before=self._wall() + delay, error=error)
         if give_up:
             self._stats.failed += 1
+            metrics.MESSAGES_FAILED.inc()
         else:
             self._stats.retried += 1
         if following:

@@ -378,6 +378,7 @@ async def run_digests(db: Database, now: datetime, *, policy: DigestPolicy | Non
             story_ids=d.story_ids,
             next_at=next_edition_at(d.chat.editions, zone(d.chat.timezone), now),
             digest_at=now,
+            due_at=d.chat.next_digest_at,
         )
         for d in digests
     ]

@@ -15,8 +15,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from jobs import metrics
 from jobs.fetcher import Fetcher, FetchResult
 from jobs.stories import StoryClusterer
+from jobs.workers import worker_id
 from news.models import Article, ParsedFeed
 from news.schedule import next_check_at
 from storage import articles as article_store
@@ -136,13 +138,22 @@ class Ingestor:
         interval: timedelta,
         enricher: Callable[[Article], Article] | None = None,
         clusterer: StoryClusterer | None = None,
+        owner: str | None = None,
+        lease: timedelta = timedelta(minutes=5),
+        claim_batch: int = 64,
     ) -> None:
+        if claim_batch < 1 or lease <= timedelta(0):
+            raise ValueError("claim_batch and lease must be positive")
         self._db = db
         self._fetcher = fetcher
         self._interval = interval
         self._enricher = enricher
         self._clusterer = clusterer or StoryClusterer()
         self._store_lock = asyncio.Lock()
+        self.owner = owner or worker_id("ingest")
+        """Who this ingestor's feed claims belong to; unique per process."""
+        self.lease = lease
+        self.claim_batch = claim_batch
 
     async def run(
         self,
@@ -152,11 +163,16 @@ class Ingestor:
         on_feed: Callable[[FeedOutcome], None] | None = None,
         on_start: Callable[[int], None] | None = None,
     ) -> IngestSummary:
-        """One pass over the due feeds (or all enabled feeds); never raises for a single feed's failure."""
-        async with self._db.session() as s:
-            feeds = await feed_store.due_feeds(s, now, include_all=include_all)
+        """One pass over the due feeds (or all enabled feeds); never raises for a single feed's failure.
+
+        Feeds are claimed in batches (``claim_batch``, each under ``lease``) rather than read all at once,
+        so several ingest processes on one database share a pass: each fetches what it claimed, no feed
+        is fetched by two at once, and the feeds of a worker that dies come back when its lease lapses.
+        ``on_start`` gets the number of due feeds, including those other workers will take.
+        """
         if on_start:
-            on_start(len(feeds))
+            async with self._db.session() as s:
+                on_start(await feed_store.count_due(s, now, include_all=include_all))
         await self._clusterer.warm(self._db, now)
         summary = IngestSummary()
 
@@ -166,12 +182,51 @@ class Ingestor:
             except Exception as exc:  # a bug in one feed's handling must not stop the pass
                 log.exception("ingesting feed %s failed", feed.url)
                 outcome = FeedOutcome(feed.id, feed.url, "failed", error=f"internal error: {exc}")
+                await self._release([feed.id])
             summary.add(outcome)
+            metrics.FEEDS_FETCHED.labels(outcome=outcome.status).inc()
+            metrics.ARTICLES_INGESTED.inc(outcome.new)
+            if outcome.status in ("failed", "disabled"):
+                metrics.FEED_FAILURES.inc()
             if on_feed:
                 on_feed(outcome)
 
-        await asyncio.gather(*(one(f) for f in feeds))
+        seen: set[int] = set()
+        while True:
+            batch = await self._claim(now, include_all=include_all, exclude=seen)
+            if not batch:
+                break
+            if all(f.id in seen for f in batch):  # due again within the pass (a clock far off): next pass
+                await self._release([f.id for f in batch])
+                break
+            seen.update(f.id for f in batch)
+            try:
+                await asyncio.gather(*(one(f) for f in batch))
+            except BaseException:  # cancelled (shutdown): what was not fetched goes back at once
+                await asyncio.shield(self._release([f.id for f in batch]))
+                raise
         return summary
+
+    async def _claim(self, now: datetime, *, include_all: bool, exclude: set[int]) -> list[FeedInfo]:
+        async with self._db.session() as s, s.begin():
+            return await feed_store.claim_due_feeds(
+                s,
+                now,
+                owner=self.owner,
+                lease_until=now + self.lease,
+                limit=self.claim_batch,
+                include_all=include_all,
+                exclude=exclude if include_all else (),
+            )
+
+    async def _release(self, feed_ids: list[int]) -> None:
+        try:
+            async with self._db.session() as s, s.begin():
+                await feed_store.release_claims(s, self.owner, feed_ids)
+        except Exception:  # the lease will free them anyway
+            log.warning(
+                "could not release %d feed claim(s); they return when the lease lapses", len(feed_ids)
+            )
 
     async def ingest_feed(self, feed: FeedInfo, now: datetime) -> FeedOutcome:
         result = await self._fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)

@@ -151,6 +151,16 @@ class SendBudget:
         queues = self._queues if priority is None else (self._queues[priority],)
         return sum(sum(1 for w in q if not w.done()) for q in queues)
 
+    def set_rate(self, per_second: float) -> None:
+        """Change the overall rate: this process's share when several processes send for one bot
+        (``bot.roles`` divides ``SEND_RATE_PER_SECOND`` by the live sending processes)."""
+        if per_second <= 0:
+            raise ValueError("the send rate must be positive")
+        # The processes' windows add up: each keeps at most its share in any ``span``, so together they
+        # keep at most the whole rate (rounded down: never above it).
+        self._capacity = max(1, int(per_second * self._span + 1e-9))
+        self._min_gap = 0.5 / per_second
+
     def pause_until(self, when: float) -> None:
         """Hold every send back until ``when`` (a flood wait on the whole bot)."""
         if when > self._paused_until:

@@ -163,6 +163,8 @@ class DigestWrite:
     story_ids: Sequence[int] = ()
     next_at: datetime | None = None
     digest_at: datetime | None = None
+    due_at: datetime | None = None
+    """When the digest was due (the digest-lag metric starts there); ``None``: now, a request."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,8 +218,9 @@ async def write_digests(
         queued = {pk for pk, key in rows if (pk, key) in keys}
     fresh = [w for w in with_pages if w.chat_pk not in queued]
     at = await _driver_value(session, now)
+    due = {w.chat_pk: await _driver_value(session, w.due_at) if w.due_at else at for w in fresh}
     page_rows = [
-        (w.chat_pk, w.digest_key, p.index, p.html, p.disable_preview, PENDING, 0, at, at)
+        (w.chat_pk, w.digest_key, p.index, p.html, p.disable_preview, PENDING, 0, at, at, due[w.chat_pk])
         for w in fresh
         for p in w.pages
     ]
@@ -235,6 +238,7 @@ async def write_digests(
             "attempts",
             "not_before",
             "created_at",
+            "due_at",
         ),
         ("chat_id", "digest_key", "page"),
         page_rows,
@@ -391,7 +395,7 @@ def _heads(now: datetime, limit: int, chat_pk: int | None = None) -> Select[tupl
 
 
 async def claim(
-    conn: Executor, now: datetime, *, limit: int = 500, chat_pk: int | None = None
+    conn: Executor, now: datetime, *, limit: int = 500, chat_pk: int | None = None, owner: str | None = None
 ) -> list[OutboxRow]:
     """Move up to ``limit`` queue heads to ``sending`` (attempts + 1) and return them, oldest first.
 
@@ -404,7 +408,7 @@ async def claim(
     await conn.execute(
         update(_D)
         .where(_D.c.id.in_(ids), _D.c.status == PENDING)
-        .values(status=SENDING, claimed_at=now, attempts=_D.c.attempts + 1)
+        .values(status=SENDING, claimed_at=now, claimed_by=owner, attempts=_D.c.attempts + 1)
     )
     later = _D.alias("later")
     more = exists().where(later.c.chat_id == _D.c.chat_id, later.c.id > _D.c.id, later.c.status == PENDING)
@@ -428,7 +432,9 @@ async def claim(
     return [OutboxRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9])) for r in rows]
 
 
-async def claim_next(conn: Executor, done: OutboxRow, now: datetime) -> list[OutboxRow]:
+async def claim_next(
+    conn: Executor, done: OutboxRow, now: datetime, *, owner: str | None = None
+) -> list[OutboxRow]:
     """After ``done`` was settled (in this transaction): claim its chat's next page if it is due.
 
     One ``UPDATE … RETURNING``: the chat's first open row is the next head, since ``done`` was the head.
@@ -440,7 +446,7 @@ async def claim_next(conn: Executor, done: OutboxRow, now: datetime) -> list[Out
     result = await conn.execute(
         update(_D)
         .where(_D.c.id == first_open, _D.c.status == PENDING, _D.c.not_before <= now)
-        .values(status=SENDING, claimed_at=now, attempts=_D.c.attempts + 1)
+        .values(status=SENDING, claimed_at=now, claimed_by=owner, attempts=_D.c.attempts + 1)
         .returning(_D.c.id, _D.c.digest_key, _D.c.page, _D.c.text, _D.c.disable_preview, _D.c.attempts)
     )
     return [
@@ -451,12 +457,16 @@ async def claim_next(conn: Executor, done: OutboxRow, now: datetime) -> list[Out
     ]
 
 
-async def mark_sent(conn: Executor, row_id: int, message_id: int | None, *, now: datetime) -> None:
-    await conn.execute(
+async def mark_sent(conn: Executor, row_id: int, message_id: int | None, *, now: datetime) -> datetime | None:
+    """Settle a row as sent; returns when its digest was due (``None`` for rows queued without one)."""
+    result = await conn.execute(
         update(_D)
         .where(_D.c.id == row_id)
-        .values(status=SENT, message_id=message_id, sent_at=now, error=None)
+        .values(status=SENT, message_id=message_id, sent_at=now, error=None, claimed_by=None)
+        .returning(_D.c.due_at)
     )
+    due: datetime | None = result.scalar_one_or_none()
+    return due
 
 
 async def mark_failed(conn: Executor, row_id: int, error: str) -> None:
@@ -483,6 +493,22 @@ async def cancel_open(conn: Executor, chat_pk: int, reason: str) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def renew_claims(conn: Executor, row_ids: Sequence[int], *, now: datetime, owner: str | None) -> int:
+    """Extend the lease of rows a live worker still holds (``claimed_at`` is where the lease runs from).
+
+    Only rows still ``sending`` under ``owner`` are touched: one taken back meanwhile stays taken back.
+    """
+    renewed = 0
+    for start in range(0, len(row_ids), 1000):
+        chunk = list(row_ids[start : start + 1000])
+        query = update(_D).where(_D.c.id.in_(chunk), _D.c.status == SENDING)
+        if owner is not None:
+            query = query.where(_D.c.claimed_by == owner)
+        result = await conn.execute(query.values(claimed_at=now))
+        renewed += int(result.rowcount)  # type: ignore[attr-defined]
+    return renewed
+
+
 async def requeue_stuck(conn: Executor, *, claimed_before: datetime) -> int:
     """Rows left in ``sending`` by a worker that died: back to ``pending`` so they are sent again.
 
@@ -491,7 +517,9 @@ async def requeue_stuck(conn: Executor, *, claimed_before: datetime) -> int:
     start time; ``claimed_before`` older than any live worker's claims keeps several workers safe.
     """
     result = await conn.execute(
-        update(_D).where(_D.c.status == SENDING, _D.c.claimed_at < claimed_before).values(status=PENDING)
+        update(_D)
+        .where(_D.c.status == SENDING, _D.c.claimed_at < claimed_before)
+        .values(status=PENDING, claimed_by=None)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 

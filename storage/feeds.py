@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -110,6 +111,76 @@ async def due_feeds(session: AsyncSession, now: datetime, *, include_all: bool =
     return [_info(r) for r in (await session.scalars(query)).all()]
 
 
+async def count_due(session: AsyncSession, now: datetime, *, include_all: bool = False) -> int:
+    """How many enabled feeds are due (or enabled at all), claimed or not: a pass's expected size."""
+    query = select(func.count()).select_from(Feed).where(Feed.disabled.is_(False))
+    if not include_all:
+        query = query.where(Feed.next_check_at <= now)
+    return int(await session.scalar(query) or 0)
+
+
+async def claim_due_feeds(
+    session: AsyncSession,
+    now: datetime,
+    *,
+    owner: str,
+    lease_until: datetime,
+    limit: int,
+    include_all: bool = False,
+    exclude: Collection[int] = (),
+) -> list[FeedInfo]:
+    """Claim up to ``limit`` due, unclaimed feeds for ``owner`` until ``lease_until``, oldest due first.
+
+    A feed is claimable when no live claim holds it: never claimed, released by ``record_fetch_*``, or
+    its lease lapsed (the worker died mid-fetch: its feeds come back to the others). On PostgreSQL the
+    candidate rows are locked ``FOR UPDATE SKIP LOCKED`` so concurrent workers take disjoint batches
+    without waiting on each other; SQLite has one writer at a time and needs no row locks. The caller
+    commits at once: the claim is its own short transaction, the fetch happens outside it.
+
+    ``exclude`` leaves out feeds this pass already handled (``include_all`` passes find them again).
+    """
+    candidates = (
+        select(Feed.id)
+        .where(
+            Feed.disabled.is_(False),
+            or_(Feed.claim_expires_at.is_(None), Feed.claim_expires_at < now),
+        )
+        .order_by(Feed.next_check_at, Feed.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    if not include_all:
+        candidates = candidates.where(Feed.next_check_at <= now)
+    if exclude:
+        candidates = candidates.where(Feed.id.not_in(list(exclude)))
+    ids = list((await session.scalars(candidates)).all())
+    if not ids:
+        return []
+    await session.execute(
+        update(Feed)
+        .where(Feed.id.in_(ids))
+        .values(claimed_by=owner, claim_expires_at=lease_until)
+        .execution_options(synchronize_session=False)
+    )
+    rows = await session.scalars(
+        select(Feed)
+        .where(Feed.id.in_(ids))
+        .order_by(Feed.next_check_at, Feed.id)
+        .execution_options(populate_existing=True)
+    )
+    return [_info(r) for r in rows.all()]
+
+
+async def release_claims(session: AsyncSession, owner: str, feed_ids: Collection[int]) -> None:
+    """Give back claims not worked on (a pass stopped early), so other workers need not wait for the lease."""
+    if feed_ids:
+        await session.execute(
+            update(Feed)
+            .where(Feed.id.in_(list(feed_ids)), Feed.claimed_by == owner)
+            .values(claimed_by=None, claim_expires_at=None)
+        )
+
+
 async def record_fetch_ok(
     session: AsyncSession,
     feed_id: int,
@@ -130,6 +201,8 @@ async def record_fetch_ok(
         "next_check_at": next_check_at,
         "error_count": 0,
         "last_error": None,
+        "claimed_by": None,
+        "claim_expires_at": None,
     }
     if title:
         values["title"] = title[:512]
@@ -153,6 +226,8 @@ async def record_fetch_error(
         "last_error": error[:2000],
         "last_checked_at": now,
         "next_check_at": next_check_at,
+        "claimed_by": None,
+        "claim_expires_at": None,
     }
     if disable:
         values["disabled"] = True

@@ -24,6 +24,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -89,6 +90,9 @@ class Feed(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     disabled_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # An ingest worker's claim: who is fetching the feed now, and when the claim lapses if it dies.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Story(Base):
@@ -230,6 +234,16 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("chat_id", "digest_key", "page", name="uq_deliveries_chat_digest_page"),
         Index("ix_deliveries_status_not_before", "status", "not_before"),
+        # The open rows of each chat, for "is this row the head of its chat's queue?" in every claim.
+        # Partial: it holds only pending and sending rows, however long the history of sent pages grows,
+        # and the planner picks it even before statistics know of a freshly queued broadcast.
+        Index(
+            "ix_deliveries_open_chat_id",
+            "chat_id",
+            "id",
+            postgresql_where=text("status IN ('pending', 'sending')"),
+            sqlite_where=text("status IN ('pending', 'sending')"),
+        ),
         # Daily alert caps read a chat's recent alerts without scanning every digest page ever sent.
         Index("ix_deliveries_kind_created_at", "kind", "created_at"),
     )
@@ -251,6 +265,27 @@ class Delivery(Base):
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The delivery worker holding the row while it is ``sending``; the lease runs from ``claimed_at``.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    # When the digest was due (its slot; the request for /digest): the start of the digest-lag metric.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Worker(Base):
+    """A running Nashra process, kept alive by its heartbeat: how delivery workers share the send rate.
+
+    Rows of processes that stopped heartbeating are ignored after their lease and removed by the next
+    worker to start; nothing else depends on them.
+    """
+
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    host: Mapped[str] = mapped_column(String(255), default="")
+    pid: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 # Core handles on the tables for hot paths that skip the ORM's unit of work (bulk inserts and updates).

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.chats import count_chats
+from storage.db import Database
 from storage.schema import ArticleRow, Delivery, Feed, Story
 
 
@@ -123,3 +124,24 @@ async def week_figures(session: AsyncSession, *, now: datetime, tz: ZoneInfo, da
         if i is not None:
             sent.setdefault(kind, [0] * days)[i] += 1
     return WeekFigures(span, articles, await _feed_states(session), sent)
+
+
+async def ping(db: Database) -> bool:
+    """Whether the database answers at all (``/healthz``)."""
+    async with db.session() as s:
+        return int((await s.execute(select(1))).scalar_one()) == 1
+
+
+async def outbox_depth(db: Database) -> dict[str, int]:
+    """Outbox rows not yet settled, by status (pending, sending): the ``/metrics`` gauge.
+
+    Only open rows are counted, through the (status, not_before) index, so the cost does not grow with
+    the history of sent pages.
+    """
+    async with db.session() as s:
+        rows = await s.execute(
+            select(Delivery.status, func.count())
+            .where(Delivery.status.in_(("pending", "sending")))
+            .group_by(Delivery.status)
+        )
+        return {str(status): int(n) for status, n in rows}

@@ -1,7 +1,9 @@
 """Shared fixtures: a real database on every backend.
 
-``db`` is parametrized over a SQLite file and the PostgreSQL on 127.0.0.1:5432. A missing PostgreSQL
-fails the run; it is never skipped. Each test session gets its own PostgreSQL database (so parallel runs
+``db`` is parametrized over a SQLite file and the PostgreSQL on 127.0.0.1:5432. When nothing answers
+there but PostgreSQL's programs are installed, a throwaway cluster in a temporary folder stands in
+(``tests/pgcluster.py``); with neither, the run stops with one line saying what to install. A
+PostgreSQL test is never skipped. Each test session gets its own PostgreSQL database (so parallel runs
 on one machine do not collide), migrated once with the project's Alembic tree and emptied between tests.
 """
 
@@ -24,6 +26,7 @@ from sqlalchemy import text
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.schema import Base
+from tests.pgcluster import INSTALL_HINT, ThrowawayCluster, find_bin_dir, server_answers
 
 pytest_plugins = ("tests.feedserver",)
 
@@ -31,12 +34,25 @@ PG_ADMIN_DSN = os.environ.get("NASHRA_TEST_PG", "host=127.0.0.1 port=5432 dbname
 
 
 @pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
+def pg_admin_dsn() -> Iterator[str]:
+    """The server the suite creates its databases on: the usual one, or a throwaway cluster."""
+    if "NASHRA_TEST_PG" in os.environ or server_answers(PG_ADMIN_DSN):
+        yield PG_ADMIN_DSN
+        return
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        pytest.exit(INSTALL_HINT, returncode=4)
+    with ThrowawayCluster(bin_dir) as cluster:
+        yield cluster.dsn
+
+
+@pytest.fixture(scope="session")
+def pg_url(pg_admin_dsn: str) -> Iterator[str]:
     name = f"nashra_test_{uuid.uuid4().hex[:12]}"
     try:
-        admin = psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5)
+        admin = psycopg.connect(pg_admin_dsn, autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as exc:  # pragma: no cover - environment failure
-        pytest.fail(f"PostgreSQL is required for the test suite ({PG_ADMIN_DSN}): {exc}")
+        pytest.fail(f"PostgreSQL is required for the test suite ({pg_admin_dsn}): {exc}")
     admin.execute(f'CREATE DATABASE "{name}"')
     info = admin.info
     url = f"postgresql://{info.user}@{info.host}:{info.port}/{name}"

@@ -331,3 +331,47 @@ async def test_pages_queued_during_a_long_broadcast_go_out_without_waiting_for_i
         assert len(emu.sent(group.id)) == 20  # arrived while the group was still waiting
         await draining
     assert texts(emu, group.id) == [f"g/{i}" for i in range(25)]
+
+
+async def test_paid_broadcast_sends_carry_allow_paid_broadcast_and_free_ones_do_not(
+    db: Database, emu: BotAPIEmulator
+) -> None:
+    paid, free = emu.create_user("مدفوع"), emu.create_user("مجاني")
+    for user in (paid, free):
+        emu.create_private_chat(user)
+        await subscribe(db, user.id)
+    await queue(db, paid.id, ["paid"])
+    bot = make_bot(emu.token, emu.base_url, timeout=5.0)
+    async with bot:
+        await deliver_all(Deliverer(db, bot, retry=FAST_RETRY, paid_broadcast=True), db)
+        await queue(db, free.id, ["free"])
+        await deliver_all(Deliverer(db, bot, retry=FAST_RETRY), db)
+    sent = {c.params["text"]: c.params for c in emu.calls_to("sendMessage") if c.ok}
+    assert sent["paid"].get("allow_paid_broadcast") in (True, "true")
+    assert "allow_paid_broadcast" not in sent["free"]
+
+
+async def test_with_a_lease_only_lapsed_claims_are_taken_back_and_held_ones_are_renewed(
+    db: Database, emu: BotAPIEmulator
+) -> None:
+    user = emu.create_user("قارئ")
+    emu.create_private_chat(user)
+    await subscribe(db, user.id)
+    await queue(db, user.id, ["held"])
+    now = _now()
+    async with db.engine.begin() as conn:  # another, live worker holds the page
+        [row] = await outbox.claim(conn, now, owner="other")
+    bot = make_bot(emu.token, emu.base_url, timeout=5.0)
+    async with bot:
+        mine = Deliverer(db, bot, retry=FAST_RETRY, lease=timedelta(seconds=60), owner="me")
+        assert await mine.recover() == 0  # within the other worker's lease: not taken
+        async with db.engine.begin() as conn:
+            assert (
+                await outbox.renew_claims(conn, [row.id], now=now + timedelta(seconds=50), owner="other") == 1
+            )
+            assert await outbox.renew_claims(conn, [row.id], now=now, owner="me") == 0  # not mine
+        lapsed = Deliverer(db, bot, retry=FAST_RETRY, lease=timedelta(seconds=60), owner="me",
+                           wall=lambda: now + timedelta(seconds=111))  # fmt: skip
+        assert await lapsed.recover() == 1  # renewed at +50 s, lapsed at +110 s
+    [stored] = await rows(db)
+    assert (stored.status, stored.claimed_by) == ("pending", None)

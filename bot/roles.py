@@ -1,0 +1,280 @@
+"""``nashra run --role all|updates|ingest|deliver``: what one process does among several.
+
+* ``all`` (default): everything in one process, as Nashra always ran on SQLite.
+* ``updates``: answers readers. It polls ``getUpdates`` only while it holds the ``poller`` advisory lock
+  (Telegram allows one consumer per bot); other ``updates``/``all`` processes stand by and take over
+  within seconds of the holder's death.
+* ``ingest``: fetches the due feeds it claims (``jobs.ingest``), with no Telegram connection at all.
+* ``deliver``: sends the outbox pages it claims, at its share of the overall rate (the rate divided by
+  the live sending processes, read from the ``workers`` heartbeats).
+
+Every role also competes for the ``ticks`` lock: whichever process holds it runs the digest tick, so a
+deployment missing any one role still queues its digests. Every role serves ``/healthz`` and
+``/metrics`` when ``LISTEN`` (``--listen``) is set. SIGINT and SIGTERM stop a role cleanly: claims go
+back, locks are released, the worker row is removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import UTC, datetime
+
+from bot.runtime import Services, services
+from bot.settings import Settings, parse_listen
+from bot.web import Health, WebServer
+from jobs.singleton import Leadership
+from jobs.workers import Membership
+
+log = logging.getLogger(__name__)
+
+SENDING_ROLES = ("all", "deliver")
+
+
+def stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def run_role(settings: Settings, *, stop: asyncio.Event | None = None, speedup: float = 1.0) -> None:
+    """Run ``settings.role`` until ``stop`` is set (by default: SIGINT or SIGTERM).
+
+    ``speedup`` shrinks every send limit and window, for the Bot API emulator's fast clock only.
+    """
+    stop = stop or stop_on_signals()
+    if settings.role in ("all", "updates"):
+        await _run_application(settings, stop, speedup)
+    else:
+        await _run_worker(settings, stop, speedup)
+
+
+async def _serve_web(settings: Settings, svc: Services, health: Health) -> WebServer | None:
+    if not settings.listen:
+        return None
+    host, port = parse_listen(settings.listen)
+    web = WebServer(host, port, db=svc.db, health=health)
+    await web.start()
+    return web
+
+
+async def _periodic(
+    stop: asyncio.Event, every: float, work: Callable[[], Awaitable[object]], name: str
+) -> None:
+    """``work`` every ``every`` seconds until ``stop``; a failure is logged and tried again next time."""
+    while not stop.is_set():
+        try:
+            await work()
+        except Exception:
+            log.exception("%s failed; trying again in %.0f s", name, every)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every)
+
+
+async def _run_application(settings: Settings, stop: asyncio.Event, speedup: float) -> None:
+    """``all`` and ``updates``: the PTB Application handling stored updates; the poller under a lock.
+
+    Every such process handles updates from the inbox table (claims with leases share them), but only
+    the holder of the ``poller`` lock calls ``getUpdates``: Telegram allows one consumer per bot.
+    """
+    from bot import ticks
+    from bot.app import ALLOWED_UPDATES, build_application, services_of, start_receiving
+    from jobs.updates import UpdatePoller
+
+    application = build_application(settings, role=settings.role)
+    await application.initialize()
+    if application.post_init is not None:
+        await application.post_init(application)
+    svc = services_of(application)
+    membership = Membership(svc.db, settings.role)
+    application.bot_data[ticks.WORKER_ID_KEY] = membership.id
+    await membership.start()
+    await application.start()
+    receiving = await start_receiving(application, poll=False)
+    polling: list[asyncio.Task[None]] = []
+    stop_poller = asyncio.Event()
+
+    async def start_polling() -> None:
+        poller = UpdatePoller(
+            svc.db,
+            application.bot,
+            allowed_updates=ALLOWED_UPDATES,
+            timeout=settings.poll_timeout_seconds,
+            stored=receiving.inbox.wake,
+        )
+        with contextlib.suppress(Exception):
+            # Polling and a webhook exclude each other; going back to polling drops the webhook.
+            await application.bot.delete_webhook()
+        stop_poller.clear()
+        polling.append(asyncio.create_task(poller.run(stop_poller.is_set), name="poller"))
+
+    async def stop_polling() -> None:
+        # Cancelled mid-poll: what that poll fetched was not confirmed, so Telegram sends it again.
+        stop_poller.set()
+        while polling:
+            task = polling.pop()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    def poller_ok() -> bool:
+        return poller.alive and (not poller.held or bool(polling and not polling[-1].done()))
+
+    poller = Leadership(svc.db, "poller", on_gain=start_polling, on_lose=stop_polling)
+    ticks_lock = Leadership(svc.db, "ticks")
+    application.bot_data[ticks.TICKS_LOCK_KEY] = ticks_lock
+    health = Health(settings.role)
+    health.add("application", lambda: application.running)
+    health.add("inbox", lambda: bool(receiving.tasks) and not receiving.tasks[0].done())
+    health.add("poller", poller_ok)
+    health.add("ticks", lambda: ticks_lock.alive)
+    health.add("heartbeat", lambda: membership.alive)
+    if settings.role == "all":
+        health.add("delivery", lambda: ticks.delivery_loop_of(application).running)
+
+    async def share() -> None:
+        # The delivery loop of ``all`` takes its share of the overall rate, as ``deliver`` workers do.
+        deliverer = ticks.delivery_loop_of(application).deliverer
+        if deliverer is not None:
+            deliverer.set_rate(deliverer.limits.per_second / membership.count(*SENDING_ROLES))
+
+    web: WebServer | None = None
+    balancer: asyncio.Task[None] | None = None
+    try:
+        poller.start()
+        ticks_lock.start()
+        if settings.role == "all":
+            balancer = asyncio.create_task(_periodic(stop, membership.every, share, "rate share"))
+        web = await _serve_web(settings, svc, health)
+        await stop.wait()
+    finally:
+        if balancer is not None:
+            balancer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await balancer
+        if web is not None:
+            await web.stop()
+        await poller.stop()
+        await ticks_lock.stop()
+        await receiving.stop()
+        await membership.stop()
+        await application.stop()
+        await application.shutdown()
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)
+
+
+async def _run_worker(settings: Settings, stop: asyncio.Event, speedup: float) -> None:
+    """``ingest`` and ``deliver``: no Application; a few asyncio loops around the shared services."""
+    from bot import ticks
+
+    async with services(settings) as svc:
+        membership = Membership(svc.db, settings.role)
+        ticks_lock = Leadership(svc.db, "ticks")
+        health = Health(settings.role)
+        health.add("ticks", lambda: ticks_lock.alive)
+        health.add("heartbeat", lambda: membership.alive)
+        tasks: list[asyncio.Task[None]] = []
+        web: WebServer | None = None
+        await membership.start()
+        ticks_lock.start()
+        wake: Callable[[], None] = lambda: None  # noqa: E731 - replaced by the deliver role
+
+        async def digest() -> None:
+            if ticks_lock.held and await ticks.digest_pass(svc.db, settings):
+                wake()
+
+        try:
+            if settings.role == "ingest":
+                svc.ingestor.owner = membership.id
+                work = _ingest_loop(svc, stop, settings.ingest_tick_seconds)
+                tasks.append(asyncio.create_task(work, name="ingest"))
+            else:
+                deliver, wake = _deliver_loop(settings, svc, membership, stop, speedup)
+                tasks.append(asyncio.create_task(deliver, name="deliver"))
+            main = tasks[0]
+            health.add(main.get_name(), lambda: not main.done())
+            tasks.append(
+                asyncio.create_task(_periodic(stop, ticks.DIGEST_INTERVAL / speedup, digest, "digest"))
+            )
+            web = await _serve_web(settings, svc, health)
+            stopped = asyncio.create_task(stop.wait())
+            await asyncio.wait([stopped, main], return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
+            if main.done() and not stop.is_set():
+                main.result()  # a loop that died (a fatal error): raise it, exit non-zero
+        finally:
+            stop.set()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await asyncio.wait_for(asyncio.shield(task), timeout=30)
+            if web is not None:
+                await web.stop()
+            await ticks_lock.stop()
+            await membership.stop()
+
+
+async def _ingest_loop(svc: Services, stop: asyncio.Event, every: float) -> None:
+    from bot.digest_cli import alert_rules
+    from jobs.alerts import run_alerts
+
+    async def one_pass() -> None:
+        summary = await svc.ingestor.run(datetime.now(UTC))
+        if summary.new:  # stories that just broke: their alerts go into the outbox for the deliverers
+            await run_alerts(svc.db, datetime.now(UTC), rules=alert_rules(svc.settings))
+        if summary.feeds_ok or summary.feeds_failed:
+            log.info(
+                "ingest: %d feeds ok, %d failed, %d new, %d duplicates",
+                summary.feeds_ok,
+                summary.feeds_failed,
+                summary.new,
+                summary.duplicates,
+            )
+
+    await _periodic(stop, every, one_pass, "ingest pass")
+
+
+def _deliver_loop(
+    settings: Settings, svc: Services, membership: Membership, stop: asyncio.Event, speedup: float
+) -> tuple[Coroutine[object, object, None], Callable[[], None]]:
+    """The outbox worker and its wake-up; the overall rate is split among the live sending processes."""
+    from bot.digest_cli import build_deliverer
+    from jobs.deliver import make_bot
+
+    bot = make_bot(settings.require_token(), settings.bot_api_base_url)
+    deliverer = build_deliverer(settings, svc.db, bot, speedup=speedup, owner=membership.id)
+    overall = deliverer.limits.per_second
+
+    def share() -> None:
+        deliverer.set_rate(overall / membership.count(*SENDING_ROLES))
+
+    async def rebalance() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=membership.every)
+            share()
+
+    async def run() -> None:
+        # Wait one heartbeat before the first send: the others must see this worker and lower their
+        # share first, or together we would exceed the overall rate for a moment.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=membership.every)
+        await membership.beat()
+        share()
+        balancer = asyncio.create_task(rebalance())
+        try:
+            async with bot:
+                # Pages queued by another process (the digest tick, /digest) wake nobody here: look
+                # every second (one indexed query) rather than every ten.
+                await deliverer.run(should_stop=stop.is_set, poll=1.0)
+        finally:
+            balancer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await balancer
+
+    return run(), deliverer.wake

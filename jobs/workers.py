@@ -1,0 +1,96 @@
+"""Who this process is among the Nashra processes sharing a database, and how many of each role live.
+
+``worker_id`` names claims (feeds, outbox rows) so they can be told apart and taken back after their
+lease. ``Membership`` keeps the process's row in ``workers`` fresh and remembers how many live workers
+each role had at the last heartbeat: delivery workers divide Telegram's overall rate by that number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from storage import workers as worker_store
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def worker_id(role: str) -> str:
+    """``role:host:pid:random``: unique per process start, readable in the database (64 chars at most)."""
+    host = socket.gethostname()[:32]
+    return f"{role}:{host}:{os.getpid()}:{uuid.uuid4().hex[:6]}"[:64]
+
+
+class Membership:
+    """The process's heartbeat in ``workers``; ``count(role)`` is the live workers of a role, itself included.
+
+    ``every`` is the heartbeat period; a worker is live while its last heartbeat is within ``lease``
+    (three periods by default, so one slow beat does not drop it). A process that dies stops counting
+    after ``lease``; one that stops cleanly removes its row at once.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        role: str,
+        *,
+        every: float = 5.0,
+        lease: float | None = None,
+        ident: str | None = None,
+    ) -> None:
+        self.db = db
+        self.role = role
+        self.id = ident or worker_id(role)
+        self.every = every
+        self.lease = lease if lease is not None else 3 * every
+        self._counts: dict[str, int] = {role: 1}
+        self._task: asyncio.Task[None] | None = None
+        self.alive = False
+
+    def count(self, *roles: str) -> int:
+        """Live workers of ``roles`` (default: this one's) at the last heartbeat; at least 1."""
+        return max(1, sum(self._counts.get(r, 0) for r in roles or (self.role,)))
+
+    async def beat(self) -> None:
+        now = datetime.now(UTC)
+        async with self.db.session() as s, s.begin():
+            await worker_store.heartbeat(
+                s, self.id, role=self.role, host=socket.gethostname()[:255], pid=os.getpid(), now=now
+            )
+            live = await worker_store.live_workers(s, since=now - timedelta(seconds=self.lease))
+        counts: dict[str, int] = {}
+        for w in live:
+            counts[w.role] = counts.get(w.role, 0) + 1
+        self._counts = counts
+        self.alive = True
+
+    async def start(self) -> None:
+        async with self.db.session() as s, s.begin():
+            await worker_store.prune(s, before=datetime.now(UTC) - timedelta(hours=1))
+        await self.beat()
+        self._task = asyncio.create_task(self._loop(), name=f"heartbeat {self.id}")
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.every)
+            try:
+                await self.beat()
+            except Exception:
+                self.alive = False
+                log.warning("heartbeat failed (database unreachable?)", exc_info=True)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        with contextlib.suppress(Exception):
+            async with self.db.session() as s, s.begin():
+                await worker_store.remove(s, self.id)
