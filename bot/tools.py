@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import IO, Any
 
+from bot.cli import SETTINGS_NONE  # these commands read no setting: no pydantic to import
+
 Record = dict[str, Any]
 _TEXT_FIELDS = ("title", "description", "text", "url", "source", "published")
 
@@ -168,14 +170,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="NAME=كلمة،كلمة",
         help="an extra keyword topic (repeatable); '-كلمة' excludes",
     )
-    p.set_defaults(func=_run(lambda recs, a: classify(recs, a.keyword_topic)))
+    p.set_defaults(func=_run(lambda recs, a: classify(recs, a.keyword_topic)), settings=SETTINGS_NONE)
 
     p = sub.add_parser("cluster", help="JSONL on stdin → adds 'story' (same story, same id)")
     p.add_argument(
         "--window-hours", type=float, default=48.0, help="how far apart one story's articles may be"
     )
-    p.set_defaults(func=_run(lambda recs, a: cluster(recs, a.window_hours)))
+    p.set_defaults(func=_run(lambda recs, a: cluster(recs, a.window_hours)), settings=SETTINGS_NONE)
 
     p = sub.add_parser("summarize", help="JSONL on stdin → adds 'summary'")
     p.add_argument("--budget", type=int, default=300, help="maximum characters of a summary")
-    p.set_defaults(func=_run(lambda recs, a: summarize_records(recs, a.budget)))
+    p.set_defaults(func=_run(lambda recs, a: summarize_records(recs, a.budget)), settings=SETTINGS_NONE)
