@@ -1,7 +1,8 @@
-"""Settings: the only reader of the environment and ``.env``.
+"""Settings: with ``bot.dbsettings``, the only reader of the environment and ``.env``.
 
 Read once at start-up by the composition root and passed down as plain values; nothing else in the
-project looks at ``os.environ``.
+project looks at ``os.environ``. ``bot.dbsettings`` reads two of these same settings, by the same rules,
+for the commands that need nothing else (``nashra feeds list``) and must not pay for pydantic.
 """
 
 from __future__ import annotations
