@@ -309,16 +309,15 @@ class TopicClassifier:
                 or sources.intercept.shape != (len(classes),)
             ):
                 raise ValueError("the per-outlet weights do not match the model")
-            # Kept in half precision, as in the file; scoring uses each outlet's sum of the two blocks,
-            # one gather per feature instead of two.
+            # Kept in half precision, as in the file. Scoring gathers a document's rows from both and
+            # adds them in single precision: a summed float32 copy of every block (12 MB) saved one
+            # gather of a few hundred rows per document and was the model's largest array in memory.
             sources = replace(
                 sources,
                 shared=sources.shared.astype(np.float16, copy=False),
                 blocks=sources.blocks.astype(np.float16, copy=False),
                 intercept=sources.intercept.astype(np.float32),
             )
-            self._source_coef: FloatArray = sources.blocks.astype(np.float32)
-            self._source_coef += sources.shared.astype(np.float32)
         self.sources = sources
         self.classes: tuple[str, ...] = tuple(classes)
         self.config = config
@@ -589,14 +588,18 @@ class TopicClassifier:
         self, indptr: IntArray, indices: IntArray, data: FloatArray, source: int | None = None
     ) -> FloatArray:
         """Raw linear scores, one row per document, one column per class; ``source``: see ``source_of``."""
-        if source is None or self.sources is None:
-            coef, intercept = self._coef, self._intercept
-        else:
-            coef, intercept = self._source_coef[source], self.sources.intercept
         n_docs = len(indptr) - 1
-        out = np.tile(intercept, (n_docs, 1))
-        if len(indices):
-            contrib = coef[indices] * data[:, None]
+        if source is None or self.sources is None:
+            out = np.tile(self._intercept, (n_docs, 1))
+            rows = self._coef[indices] if len(indices) else None
+        else:
+            out = np.tile(self.sources.intercept, (n_docs, 1))
+            rows = None
+            if len(indices):
+                rows = self.sources.blocks[source][indices].astype(np.float32)
+                rows += self.sources.shared[indices]
+        if rows is not None:
+            contrib = rows * data[:, None]
             starts = indptr[:-1]
             nonempty = indptr[1:] > starts
             sums = np.add.reduceat(contrib, starts[nonempty], axis=0)
