@@ -82,10 +82,11 @@ def _write(records: Iterator[Record], out: IO[str]) -> None:
 
 def classify(records: list[Record], keyword_specs: list[str]) -> Iterator[Record]:
     from news.classifier import TopicClassifier
-    from news.topics import ArticleTerms, KeywordMatcher, parse_keyword_topic
 
     matchers = []
     for spec in keyword_specs:
+        from news.topics import KeywordMatcher, parse_keyword_topic  # only for keyword topics: ~30 ms
+
         name, sep, words = spec.partition("=")
         if not sep or not name.strip() or not words.strip():
             raise InputError(f"--keyword-topic {spec!r}: expected NAME=كلمة،كلمة")
@@ -99,6 +100,8 @@ def classify(records: list[Record], keyword_specs: list[str]) -> Iterator[Record
         r["topic"] = prediction.best
         r["topics"] = list(prediction.topics)
         if matchers:  # reading an article's terms for keyword topics costs as much as classifying it
+            from news.topics import ArticleTerms
+
             terms = ArticleTerms.of(title, desc, text)
             r["topics"].extend(name for name, m in matchers if m.matches(terms))
         yield r
