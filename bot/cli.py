@@ -1,6 +1,9 @@
 """The operator's command line: ``nashra run``, ``nashra fetch``, ``nashra feeds …``, ``nashra db …``.
 
 Every command reads settings once, reports a bad setting as one line, and exits non-zero on failure.
+A command reads only the settings it uses (``SETTINGS_FULL``, ``SETTINGS_DATABASE`` or
+``SETTINGS_NONE`` in its parser defaults): JSON Lines tools read none, ``feeds list`` only the database
+URL, so neither pays for pydantic.
 """
 
 from __future__ import annotations
@@ -17,12 +20,19 @@ from typing import TYPE_CHECKING
 # Each command imports what it uses inside its handler: `nashra --help` or `nashra feeds list` must not
 # pay for numpy, the topic model, feedparser or Telegram (importing every layer took ~0.7 s).
 if TYPE_CHECKING:
+    from bot.dbsettings import DatabaseSettings
     from bot.settings import Settings
     from news.opml import OPMLFeed
+    from storage.feedinfo import FeedInfo
 
 log = logging.getLogger("nashra")
 
 Handler = Callable[["Settings", argparse.Namespace], Awaitable[int] | int]
+
+# What a command's ``settings`` default asks ``main`` to read (the full ``Settings`` when not given).
+SETTINGS_FULL = "full"
+SETTINGS_DATABASE = "database"  # bot.dbsettings.DatabaseSettings: DATABASE_URL and LOG_LEVEL only
+SETTINGS_NONE = "none"  # the handler gets None
 
 
 class CLIError(Exception):
@@ -81,12 +91,20 @@ async def cmd_feeds_add(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def cmd_feeds_list(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.runtime import services
-    from storage import feeds as feed_store
+def cmd_feeds_list(settings: DatabaseSettings, args: argparse.Namespace) -> int:
+    from storage.listing import list_feeds_readonly
 
-    async with services(settings) as svc, svc.db.session() as s:
-        feeds = await feed_store.list_feeds(s)
+    # The driver alone answers on a migrated database; otherwise the full path migrates first.
+    feeds = list_feeds_readonly(settings.database_url)
+    if feeds is None:
+        from storage.migrate import upgrade
+
+        upgrade(settings.database_url)
+        feeds = list_feeds_readonly(settings.database_url)
+    if feeds is None:  # a database the driver path does not open (e.g. in memory): the async engine
+        import asyncio
+
+        feeds = asyncio.run(_list_feeds_async(settings.database_url))
     if args.json:
         for f in feeds:
             print(
@@ -116,6 +134,18 @@ async def cmd_feeds_list(settings: Settings, args: argparse.Namespace) -> int:
         if f.last_error:
             print(f"       last error ({f.error_count}×): {f.last_error}")
     return 0
+
+
+async def _list_feeds_async(url: str) -> list[FeedInfo]:
+    from storage import feeds as feed_store
+    from storage.db import Database
+
+    db = Database(url)
+    try:
+        async with db.session() as s:
+            return await feed_store.list_feeds(s)
+    finally:
+        await db.dispose()
 
 
 async def cmd_feeds_remove(settings: Settings, args: argparse.Namespace) -> int:
@@ -305,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_feeds_add)
     p = feeds.add_parser("list", help="list feeds with their status")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
-    p.set_defaults(func=cmd_feeds_list)
+    p.set_defaults(func=cmd_feeds_list, settings=SETTINGS_DATABASE)
     p = feeds.add_parser("remove", help="remove a feed by id")
     p.add_argument("id", type=int)
     p.set_defaults(func=cmd_feeds_remove)
@@ -337,14 +367,26 @@ def _register_extra_commands(sub: argparse._SubParsersAction[argparse.ArgumentPa
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from bot.settings import SettingsError, load_settings  # pydantic: not needed for --help
+    from bot.dbsettings import SettingsError
 
-    try:
-        settings = load_settings(args.env_file)
-    except SettingsError as exc:
-        print(f"nashra: {exc}", file=sys.stderr)
-        return 2
-    level = logging.DEBUG if args.verbose else getattr(logging, settings.log_level.upper(), logging.INFO)
+    needs = getattr(args, "settings", SETTINGS_FULL)
+    settings: object = None
+    log_level = "INFO"
+    if needs == SETTINGS_DATABASE:
+        from bot.dbsettings import load_database_settings
+
+        db_settings = load_database_settings(args.env_file)
+        settings, log_level = db_settings, db_settings.log_level
+    elif needs != SETTINGS_NONE:
+        from bot.settings import load_settings  # pydantic: not needed for --help or database-only commands
+
+        try:
+            full = load_settings(args.env_file)
+        except SettingsError as exc:
+            print(f"nashra: {exc}", file=sys.stderr)
+            return 2
+        settings, log_level = full, full.log_level
+    level = logging.DEBUG if args.verbose else getattr(logging, log_level.upper(), logging.INFO)
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
@@ -359,7 +401,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             result = asyncio.run(result)
         return int(result or 0)
-    except SettingsError as exc:
+    except SettingsError as exc:  # raised by a command, e.g. a token Telegram refuses
         print(f"nashra: {exc}", file=sys.stderr)
         return 2
     except CLIError as exc:

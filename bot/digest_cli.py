@@ -8,10 +8,8 @@ builds only a database and a ``telegram.Bot``; ``python -m bot.digest_cli delive
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
-import signal
 import sys
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -134,6 +132,9 @@ async def cmd_digest_preview(settings: Settings, args: argparse.Namespace) -> in
 
 
 async def cmd_deliver(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncio  # here, not at the top: every command builds this parser, few of them run a loop
+    import signal
+
     from jobs.deliver import make_bot
     from storage.db import Database
 

@@ -1,7 +1,8 @@
-"""Settings: the only reader of the environment and ``.env``.
+"""Settings: with ``bot.dbsettings``, the only reader of the environment and ``.env``.
 
 Read once at start-up by the composition root and passed down as plain values; nothing else in the
-project looks at ``os.environ``.
+project looks at ``os.environ``. ``bot.dbsettings`` reads two of these same settings, by the same rules,
+for the commands that need nothing else (``nashra feeds list``) and must not pay for pydantic.
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.dbsettings import DEFAULT_DATABASE_URL, DEFAULT_LOG_LEVEL
+from bot.dbsettings import SettingsError as SettingsError  # defined without pydantic, for the CLI
+
 if TYPE_CHECKING:
     from jobs.sendbudget import SendLimits
-
-
-class SettingsError(Exception):
-    """A missing or malformed setting, phrased as one line naming the setting."""
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -33,7 +33,7 @@ class Settings(BaseSettings):
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
-    database_url: str = "sqlite:///data/nashra.db"
+    database_url: str = DEFAULT_DATABASE_URL
     fetch_allow_private_networks: bool = False
     operator_ids: Annotated[frozenset[int], NoDecode] = frozenset()
 
@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     alert_min_outlets: int = Field(default=3, ge=2, le=20)
     alert_window_minutes: int = Field(default=60, ge=1, le=24 * 60)
     alert_urgent_window_minutes: int = Field(default=30, ge=1, le=24 * 60)
-    log_level: str = "INFO"
+    log_level: str = DEFAULT_LOG_LEVEL
 
     role: Literal["all", "updates", "ingest", "deliver"] = "all"
     listen: str | None = None

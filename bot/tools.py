@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import IO, Any
 
+from bot.cli import SETTINGS_NONE  # these commands read no setting: no pydantic to import
+
 Record = dict[str, Any]
 _TEXT_FIELDS = ("title", "description", "text", "url", "source", "published")
 
@@ -80,10 +82,11 @@ def _write(records: Iterator[Record], out: IO[str]) -> None:
 
 def classify(records: list[Record], keyword_specs: list[str]) -> Iterator[Record]:
     from news.classifier import TopicClassifier
-    from news.topics import ArticleTerms, KeywordMatcher, parse_keyword_topic
 
     matchers = []
     for spec in keyword_specs:
+        from news.topics import KeywordMatcher, parse_keyword_topic  # only for keyword topics: ~30 ms
+
         name, sep, words = spec.partition("=")
         if not sep or not name.strip() or not words.strip():
             raise InputError(f"--keyword-topic {spec!r}: expected NAME=كلمة،كلمة")
@@ -97,6 +100,8 @@ def classify(records: list[Record], keyword_specs: list[str]) -> Iterator[Record
         r["topic"] = prediction.best
         r["topics"] = list(prediction.topics)
         if matchers:  # reading an article's terms for keyword topics costs as much as classifying it
+            from news.topics import ArticleTerms
+
             terms = ArticleTerms.of(title, desc, text)
             r["topics"].extend(name for name, m in matchers if m.matches(terms))
         yield r
@@ -168,14 +173,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="NAME=كلمة،كلمة",
         help="an extra keyword topic (repeatable); '-كلمة' excludes",
     )
-    p.set_defaults(func=_run(lambda recs, a: classify(recs, a.keyword_topic)))
+    p.set_defaults(func=_run(lambda recs, a: classify(recs, a.keyword_topic)), settings=SETTINGS_NONE)
 
     p = sub.add_parser("cluster", help="JSONL on stdin → adds 'story' (same story, same id)")
     p.add_argument(
         "--window-hours", type=float, default=48.0, help="how far apart one story's articles may be"
     )
-    p.set_defaults(func=_run(lambda recs, a: cluster(recs, a.window_hours)))
+    p.set_defaults(func=_run(lambda recs, a: cluster(recs, a.window_hours)), settings=SETTINGS_NONE)
 
     p = sub.add_parser("summarize", help="JSONL on stdin → adds 'summary'")
     p.add_argument("--budget", type=int, default=300, help="maximum characters of a summary")
-    p.set_defaults(func=_run(lambda recs, a: summarize_records(recs, a.budget)))
+    p.set_defaults(func=_run(lambda recs, a: summarize_records(recs, a.budget)), settings=SETTINGS_NONE)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from itertools import chain
 from typing import Any
 
@@ -114,6 +114,29 @@ def chunk_tokens(chunk: str) -> tuple[str, ...]:
     return result
 
 
+def chunk_tokens_many(pieces: Sequence[str]) -> list[tuple[str, ...]]:
+    """``chunk_tokens`` of many pieces from ``chunks``, normalized in a few calls over all of them.
+
+    The pieces are joined with line breaks, which normalization never creates, merges or removes, and
+    cleaned and folded as one string, so only the regular-expression split costs a call per piece.
+    The result equals ``[chunk_tokens(p) for p in pieces]``; it is not cached (the caller memoizes).
+    """
+    if not pieces:
+        return []
+    cleaned = _clean("\n".join(pieces)).split("\n")
+    if len(cleaned) != len(pieces):  # a piece held a line break: not a piece of ``chunks``
+        return [_chunk_tokens(piece) for piece in pieces]
+    words = list(map(_TOKEN.findall, cleaned))
+    folded = "\n".join(chain.from_iterable(words)).translate(_FOLD).lower().split("\n")
+    out: list[tuple[str, ...]] = []
+    at = 0
+    for found in words:
+        n = len(found)
+        out.append(tuple(folded[at : at + n]))
+        at += n
+    return out
+
+
 def tokenize(text: str) -> list[str]:
     """Normalized word tokens in order; punctuation and symbols separate words and are dropped.
 
@@ -168,6 +191,44 @@ def _analyze(token: str) -> tuple[str, str]:
 
 def _light_stem(token: str) -> str:
     return _analyze(token)[0]
+
+
+# ``_analyze``'s stems as substitutions over many tokens at once, one token per line (``stem_many``).
+# 0. A mark (a character no token holds) opens each line ``_analyze`` would stem: 3+ letters, the first an
+#    Arabic letter; every later pattern starts at the mark, so other tokens pass through untouched.
+_MARK = "\x01"
+_STEMMABLE = re.compile("^(?=[\u0621-\u064a].{2})", re.M)
+# 1. The first article-bearing proclitic, in ``_PREFIXES`` order, that leaves 2+ letters (a regex tries
+#    alternatives in order and moves on when the lookahead fails), then a second «ال» when 2+ are left.
+_PREFIX_RUN = re.compile(f"^{_MARK}(?:{'|'.join(_PREFIXES)})(?=..)(?:ال(?=..))?", re.M)
+# 2. One enclitic pronoun (the three never end a word together) when 4+ letters stay; a «ت» left
+#    before it was a taa marbuta, so the first pattern turns it back into «ه».
+_PRONOUN_AFTER_TAA = re.compile(f"^{_MARK}(.{{3,}})ت(?:{'|'.join(_PRONOUNS)})$", re.M)
+_PRONOUN = re.compile(f"^{_MARK}(.{{4,}})(?:{'|'.join(_PRONOUNS)})$", re.M)
+# 3. The ending loop: it strips, from the end, the first suffix of ``_SUFFIXES`` that leaves 3+ letters
+#    until none does. Two suffixes end in the same letter only as «يه»/«ه» (and «ي» then «ه» takes the
+#    same letters), so the loop always reaches the shortest stem of 3+ letters followed by suffixes
+#    only: what a lazy stem before a run of suffixes finds. A test holds this to ``_analyze``.
+_SUFFIX_RUN = re.compile(f"^{_MARK}(.{{{_MIN_STEM},}}?)(?:{'|'.join(_SUFFIXES)})+$", re.M)
+
+
+def stem_many(tokens: Sequence[str]) -> list[str]:
+    """``stem`` of many normalized tokens, by a few regular-expression passes over all of them at once.
+
+    The same stems as ``stem``, whose Python code per token was a third of classifying unseen text;
+    about three times as fast. Not cached: for callers that memoize (the classifier's piece memo).
+    """
+    if not tokens:
+        return []
+    text = _STEMMABLE.sub(_MARK, "\n".join(tokens))
+    text = _PREFIX_RUN.sub(_MARK, text)
+    text = _PRONOUN_AFTER_TAA.sub(_MARK + "\\1ه", text)
+    text = _PRONOUN.sub(_MARK + "\\1", text)
+    text = _SUFFIX_RUN.sub(_MARK + "\\1", text)
+    out = text.replace(_MARK, "").split("\n")
+    if len(out) != len(tokens):  # a token held a line break: not a token of ``tokenize``
+        return [_light_stem(token) for token in tokens]
+    return out
 
 
 _stems: _Memo = _Memo(_light_stem)

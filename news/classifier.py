@@ -39,7 +39,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
-from itertools import chain, compress, pairwise
+from itertools import chain, compress, pairwise, repeat
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -47,7 +47,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import numpy.typing as npt
 
-from news.arabic import chunk_tokens, chunks, stem, stem_tokens, tokenize
+from news.arabic import chunk_tokens, chunk_tokens_many, chunks, stem, stem_many, stem_tokens, tokenize
 
 MODEL_RESOURCE = "topics.npz"
 FORMAT_VERSION = 1
@@ -108,7 +108,8 @@ def _stems(text: str) -> list[str]:
 
 
 TITLE_PREFIX = "t:"
-_FIELD_BREAK = (-1,)  # between fields in a column sequence, so that no bigram spans two fields
+# Between fields in a column sequence, so that no bigram spans two fields.
+_FIELD_BREAK = np.full(1, -1, dtype=np.int64)
 
 
 class _Columns(dict[str, int]):
@@ -131,49 +132,108 @@ class WordTable(NamedTuple):
     tokens: list[bool]
 
 
-class _TokenColumns(dict[str, int]):
-    """Normalized token → unigram column of its stem (-1: unknown), starting from the model's table.
+# Articles whose new words ``feature_ids_many`` learns together: the batch work is paid once per group.
+_GROUP = 32
+_UNSEEN = -99  # ``_ChunkCodes``: a piece not in the memo yet
+_EMPTY = -2  # a piece with no token in it («-», «،»): it leaves no trace in the sequence
+_FIRST_MULTI = -3  # -3, -4, …: a piece of several tokens, by its index in ``_ChunkCodes.multi``
 
-    Tokens outside the table are stemmed and looked up, and not stored: the piece memo above this is
-    the bounded cache.
+
+class _ChunkCodes:
+    """Piece of text (``arabic.chunks``) → one int code, so that a field's codes are one ``np.fromiter``.
+
+    A code ≥ -1 is the unigram column of the piece's one token (-1: outside the vocabulary, which breaks
+    bigrams like a field break does); ``_EMPTY`` marks a piece without tokens and codes from
+    ``_FIRST_MULTI`` down the column arrays of pieces holding several tokens («10.5», «أ-ب»), which
+    are rare. Pieces met for the first time are looked up in the model's table of word forms, and the
+    rest normalized together (``arabic.chunk_tokens_many``) and their tokens stemmed once each: no
+    Python call per known piece. The memo is emptied when it grows past ``_CACHE_LIMIT``, so a
+    stream of new words cannot grow it forever.
     """
 
-    __slots__ = ("_unigrams",)
+    __slots__ = ("_pieces", "_tokens", "_unigrams", "memo", "multi")
 
-    def __init__(self, table: Iterable[tuple[str, int]], unigrams: _Columns) -> None:
-        super().__init__(table)
+    def __init__(self, pieces: Mapping[str, int], tokens: Mapping[str, int], unigrams: _Columns) -> None:
+        self._pieces = pieces  # the model's word forms as written → column: where the memo starts
+        self.memo: dict[str, int] = dict(self._pieces)
+        self.multi: list[IntArray] = []
+        self._tokens = tokens  # the forms that are normalized tokens already → column
         self._unigrams = unigrams
 
-    def __missing__(self, token: str) -> int:
-        return self._unigrams[stem(token)]
+    def columns_many(self, texts: Sequence[str]) -> list[IntArray]:
+        """The unigram columns of each text's tokens in order (-1 for a token outside the vocabulary).
 
+        The pieces none of the texts' memo lookups found are learned in one batch: several texts
+        (fields, articles) at a time make that cost per batch, not per text.
+        """
+        pieces_of = [chunks(text) for text in texts]
+        if len(self.memo) + sum(map(len, pieces_of)) > _CACHE_LIMIT:
+            self.memo = dict(self._pieces)
+            self.multi.clear()
+        memo_get = self.memo.get
+        codes_of = [
+            np.fromiter(map(memo_get, pieces, repeat(_UNSEEN)), dtype=np.int64, count=len(pieces))
+            for pieces in pieces_of
+        ]
+        # Unseen pieces, pieces without a token, pieces of several tokens: the few that need a look.
+        specials = [np.flatnonzero(codes < -1) for codes in codes_of]
+        unseen = [
+            pieces[i]
+            for pieces, codes, special in zip(pieces_of, codes_of, specials, strict=True)
+            if len(special)
+            for i in special[codes[special] == _UNSEEN].tolist()
+        ]
+        if unseen:
+            self._learn(list(dict.fromkeys(unseen)))
+        return [
+            self._expand(pieces, codes, special) if len(special) else codes
+            for pieces, codes, special in zip(pieces_of, codes_of, specials, strict=True)
+        ]
 
-class _ChunkColumns(dict[str, tuple[int, ...]]):
-    """Piece of text (``arabic.chunks``) → unigram columns of its tokens' stems (-1: unknown); memoized.
+    def _expand(self, pieces: list[str], codes: IntArray, special: IntArray) -> IntArray:
+        """``codes`` with unseen pieces filled in, pieces without tokens dropped, several tokens spread."""
+        memo = self.memo
+        at = special.tolist()
+        codes[special] = [memo[pieces[i]] for i in at]
+        parts: list[IntArray] = []
+        start = 0
+        for i in at:
+            code = memo[pieces[i]]
+            if code >= -1:
+                continue
+            parts.append(codes[start:i])
+            if code <= _FIRST_MULTI:
+                parts.append(self.multi[_FIRST_MULTI - code])
+            start = i + 1
+        if not parts:
+            return codes
+        parts.append(codes[start:])
+        return np.concatenate(parts)
 
-    One lookup per piece replaces normalizing, tokenizing, stemming and the vocabulary lookups; the
-    memo is emptied when it grows past ``_CACHE_LIMIT``, so a stream of new words cannot grow it forever.
-    A piece the model's table of word forms knows as one word (``pieces``) skips all of that even the
-    first time it is met; the others are tokenized and their tokens looked up in ``tokens``.
-    """
-
-    __slots__ = ("_pieces", "_tokens")
-
-    def __init__(self, pieces: Mapping[str, int], tokens: _TokenColumns) -> None:
-        super().__init__()
-        self._pieces = pieces
-        self._tokens = tokens
-
-    def __missing__(self, chunk: str) -> tuple[int, ...]:
-        if len(self) >= _CACHE_LIMIT:
-            self.clear()
-        col = self._pieces.get(chunk)
-        if col is not None:
-            cols: tuple[int, ...] = (col,)
-        else:
-            cols = tuple(map(self._tokens.__getitem__, chunk_tokens(chunk)))
-        self[chunk] = cols
-        return cols
+    def _learn(self, rest: list[str]) -> None:
+        memo = self.memo
+        token_lists = chunk_tokens_many(rest)
+        table = self._tokens
+        column: dict[str, int] = {}
+        unseen = []
+        for token in set(chain.from_iterable(token_lists)):
+            col = table.get(token)
+            if col is None:
+                unseen.append(token)
+            else:
+                column[token] = col
+        # Tokens outside the model's table are stemmed together, and kept only through the pieces.
+        column.update(zip(unseen, map(self._unigrams.__getitem__, stem_many(unseen)), strict=True))
+        for piece, found in zip(rest, token_lists, strict=True):
+            if len(found) == 1:
+                memo[piece] = column[found[0]]
+            elif not found:
+                memo[piece] = _EMPTY
+            else:
+                memo[piece] = _FIRST_MULTI - len(self.multi)
+                self.multi.append(
+                    np.fromiter(map(column.__getitem__, found), dtype=np.int64, count=len(found))
+                )
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,16 +309,15 @@ class TopicClassifier:
                 or sources.intercept.shape != (len(classes),)
             ):
                 raise ValueError("the per-outlet weights do not match the model")
-            # Kept in half precision, as in the file; scoring uses each outlet's sum of the two blocks,
-            # one gather per feature instead of two.
+            # Kept in half precision, as in the file. Scoring gathers a document's rows from both and
+            # adds them in single precision: a summed float32 copy of every block (12 MB) saved one
+            # gather of a few hundred rows per document and was the model's largest array in memory.
             sources = replace(
                 sources,
                 shared=sources.shared.astype(np.float16, copy=False),
                 blocks=sources.blocks.astype(np.float16, copy=False),
                 intercept=sources.intercept.astype(np.float32),
             )
-            self._source_coef: FloatArray = sources.blocks.astype(np.float32)
-            self._source_coef += sources.shared.astype(np.float32)
         self.sources = sources
         self.classes: tuple[str, ...] = tuple(classes)
         self.config = config
@@ -278,10 +337,8 @@ class TopicClassifier:
         if not len(table.forms) == len(table.columns) == len(table.tokens):
             raise ValueError("the word table's lists differ in length")
         pairs = zip(table.forms, table.columns, strict=True)
-        tokens = _TokenColumns(
-            compress(zip(table.forms, table.columns, strict=True), table.tokens), self._unigrams
-        )
-        self._chunk_columns = _ChunkColumns(dict(pairs), tokens)
+        tokens = dict(compress(zip(table.forms, table.columns, strict=True), table.tokens))
+        self._chunk_codes = _ChunkCodes(dict(pairs), tokens, self._unigrams)
         self._idf = idf.astype(np.float32)
         # Stored in half precision; rounding here too makes a freshly trained model score exactly as
         # the same model read back from its file.
@@ -442,20 +499,44 @@ class TopicClassifier:
         The same features as ``Featurizer.features`` minus those outside the vocabulary. The three
         fields become one column sequence with a -1 between fields, so bigrams never cross a field.
         """
+        return self.feature_ids_many([(title, description, text)])[0]
+
+    def feature_ids_many(
+        self, articles: Iterable[tuple[str, str, str] | tuple[str, str] | tuple[str]]
+    ) -> list[IntArray]:
+        """``feature_ids`` of many articles; new words are learned a group of articles at a time."""
+        cap = self.config.body_chars
+        out: list[IntArray] = []
+        group: list[tuple[str, str, str]] = []
+        for article in chain(articles, [None]):
+            if article is not None:
+                title, description, text = (*article, "", "")[:3]
+                group.append((title[:cap], description[:cap], text[:cap]))
+                if len(group) < _GROUP:
+                    continue
+            if not group:
+                break
+            cols = self._chunk_codes.columns_many([field for fields in group for field in fields])
+            for k, (_, description, text) in enumerate(group):
+                title_cols, desc_cols, text_cols = cols[3 * k : 3 * k + 3]
+                out.append(self._features(title_cols, desc_cols, text_cols, description, text))
+            group = []
+        return out
+
+    def _features(
+        self, title_cols: IntArray, desc_cols: IntArray, text_cols: IntArray, description: str, text: str
+    ) -> IntArray:
         cfg = self.config
-        cap = cfg.body_chars
-        lookup = self._chunk_columns.__getitem__
-        title_cols = list(chain.from_iterable(map(lookup, chunks(title[:cap]))))
-        pieces: list[Iterable[int]] = [title_cols]
+        fields = [title_cols]
         if description:
-            pieces += [_FIELD_BREAK, chain.from_iterable(map(lookup, chunks(description[:cap])))]
+            fields += [_FIELD_BREAK, desc_cols]
         if text:
-            pieces += [_FIELD_BREAK, chain.from_iterable(map(lookup, chunks(text[:cap])))]
-        seq = np.fromiter(chain.from_iterable(pieces), dtype=np.int64)
+            fields += [_FIELD_BREAK, text_cols]
+        seq = np.concatenate(fields) if len(fields) > 1 else title_cols
         parts = [seq[seq >= 0]]
         if cfg.bigrams and len(seq) > 1:
             parts.append(self._bigrams(seq))
-        if cfg.title_prefix and title_cols:
+        if cfg.title_prefix and len(title_cols):
             head = seq[: len(title_cols)]
             mapped = self._title_cols[head[head >= 0]]
             parts.append(mapped[mapped >= 0])
@@ -467,6 +548,9 @@ class TopicClassifier:
         codes = first[both] * self.n_features + second[both]
         if not len(codes) or not len(self._bigram_codes):
             return np.zeros(0, dtype=np.int64)
+        # Sorted keys make the binary searches walk the table in order (numpy starts each one where
+        # the last ended), about twice as fast; the order of feature ids does not matter.
+        codes.sort()
         at = np.searchsorted(self._bigram_codes, codes)
         at[at == len(self._bigram_codes)] = 0
         hit = self._bigram_codes[at] == codes
@@ -504,14 +588,18 @@ class TopicClassifier:
         self, indptr: IntArray, indices: IntArray, data: FloatArray, source: int | None = None
     ) -> FloatArray:
         """Raw linear scores, one row per document, one column per class; ``source``: see ``source_of``."""
-        if source is None or self.sources is None:
-            coef, intercept = self._coef, self._intercept
-        else:
-            coef, intercept = self._source_coef[source], self.sources.intercept
         n_docs = len(indptr) - 1
-        out = np.tile(intercept, (n_docs, 1))
-        if len(indices):
-            contrib = coef[indices] * data[:, None]
+        if source is None or self.sources is None:
+            out = np.tile(self._intercept, (n_docs, 1))
+            rows = self._coef[indices] if len(indices) else None
+        else:
+            out = np.tile(self.sources.intercept, (n_docs, 1))
+            rows = None
+            if len(indices):
+                rows = self.sources.blocks[source][indices].astype(np.float32)
+                rows += self.sources.shared[indices]
+        if rows is not None:
+            contrib = rows * data[:, None]
             starts = indptr[:-1]
             nonempty = indptr[1:] > starts
             sums = np.add.reduceat(contrib, starts[nonempty], axis=0)
@@ -543,7 +631,7 @@ class TopicClassifier:
         ``urls``, one per article when given, pick the outlet's weights (``source_of``). Faster per
         article than ``predict``: the matrix work is done once per outlet in the batch.
         """
-        ids = [self.feature_ids(*a) for a in articles]
+        ids = self.feature_ids_many(articles)
         if not ids:
             return []
         if urls is not None and len(urls) != len(ids):
@@ -583,31 +671,32 @@ def _lookup_tables(vocabulary: Sequence[str]) -> tuple[_Columns, IntArray, IntAr
     """
     n = len(vocabulary)
     unigrams = _Columns()
-    for col, feature in enumerate(vocabulary):
-        if " " not in feature and not feature.startswith(TITLE_PREFIX):
-            unigrams[feature] = col
-    codes: list[int] = []
     bigram_cols: list[int] = []
-    title_cols = np.full(n, -1, dtype=np.int64)
-    for col, feature in enumerate(vocabulary):
+    title_at: list[int] = []
+    for col, feature in enumerate(vocabulary):  # one pass: this is most of loading a model
         if " " in feature:
-            a, b = feature.split(" ")
-            if a not in unigrams or b not in unigrams:
-                raise ValueError(f"bigram {feature!r} has a word outside the vocabulary")
-            codes.append(unigrams[a] * n + unigrams[b])
             bigram_cols.append(col)
         elif feature.startswith(TITLE_PREFIX):
-            word = feature[len(TITLE_PREFIX) :]
-            if word not in unigrams:
-                raise ValueError(f"title feature {feature!r} has a word outside the vocabulary")
-            title_cols[unigrams[word]] = col
-    order = np.argsort(np.asarray(codes, dtype=np.int64), kind="stable")
-    return (
-        unigrams,
-        np.asarray(codes, dtype=np.int64)[order],
-        np.asarray(bigram_cols, dtype=np.int64)[order],
-        title_cols,
-    )
+            title_at.append(col)
+        else:
+            unigrams[feature] = col
+    words = " ".join([vocabulary[c] for c in bigram_cols]).split(" ") if bigram_cols else []
+    if len(words) != 2 * len(bigram_cols):
+        raise ValueError("a bigram feature is not two words")
+    pair_cols = np.fromiter(map(unigrams.__getitem__, words), dtype=np.int64, count=len(words))
+    if len(pair_cols) and pair_cols.min() < 0:
+        bad = vocabulary[bigram_cols[int(np.flatnonzero(pair_cols < 0)[0]) // 2]]
+        raise ValueError(f"bigram {bad!r} has a word outside the vocabulary")
+    codes = pair_cols[0::2] * n + pair_cols[1::2]
+    title_words = [vocabulary[c][len(TITLE_PREFIX) :] for c in title_at]
+    word_cols = np.fromiter(map(unigrams.__getitem__, title_words), dtype=np.int64, count=len(title_words))
+    if len(word_cols) and word_cols.min() < 0:
+        bad = vocabulary[title_at[int(np.flatnonzero(word_cols < 0)[0])]]
+        raise ValueError(f"title feature {bad!r} has a word outside the vocabulary")
+    title_cols = np.full(n, -1, dtype=np.int64)
+    title_cols[word_cols] = np.asarray(title_at, dtype=np.int64)
+    order = np.argsort(codes, kind="stable")
+    return unigrams, codes[order], np.asarray(bigram_cols, dtype=np.int64)[order], title_cols
 
 
 @cache

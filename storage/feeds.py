@@ -3,46 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+# Re-exported: FeedInfo lives apart so that the driver-only listing (storage.listing) needs no SQLAlchemy.
+from storage.feedinfo import FeedInfo as FeedInfo
 from storage.schema import ArticleRow, Feed
 
 
 class FeedExistsError(ValueError):
     """The URL is already subscribed."""
-
-
-@dataclass(frozen=True, slots=True)
-class FeedInfo:
-    """A feed as the rest of the project sees it: no ORM object escapes storage."""
-
-    id: int
-    url: str
-    title: str
-    site_url: str | None
-    etag: str | None
-    last_modified: str | None
-    next_check_at: datetime
-    last_checked_at: datetime | None
-    last_ok_at: datetime | None
-    error_count: int
-    last_error: str | None
-    disabled: bool
-    disabled_reason: str | None
-    article_count: int = 0
-
-    @property
-    def status(self) -> str:
-        if self.disabled:
-            return "disabled"
-        if self.error_count:
-            return "failing"
-        return "ok" if self.last_ok_at else "new"
 
 
 def _info(row: Feed, article_count: int = 0) -> FeedInfo:

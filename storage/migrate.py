@@ -12,14 +12,11 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.pool import NullPool
-
-from storage.db import ensure_sqlite_dir, sync_url
-
 if TYPE_CHECKING:
     from alembic.config import Config
+
+# SQLAlchemy is imported inside the functions that use it: ``script_heads`` serves the read-only
+# ``nashra feeds list`` path (``storage.listing``), which talks to the driver alone.
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -30,6 +27,8 @@ _QUOTED = re.compile(r"""["']([^"']+)["']""")
 
 def alembic_config(url: str) -> Config:
     from alembic.config import Config
+
+    from storage.db import sync_url
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
@@ -53,6 +52,12 @@ def script_heads() -> frozenset[str]:
 
 def _database_revisions(url: str) -> frozenset[str] | None:
     """What ``alembic_version`` holds, or None when the table cannot be read (an empty database)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.pool import NullPool
+
+    from storage.db import sync_url
+
     engine = create_engine(sync_url(url), poolclass=NullPool)
     try:
         with engine.connect() as conn:
@@ -70,6 +75,8 @@ def upgrade(url: str, revision: str = "head") -> None:
     A database already at the heads is left alone without loading Alembic, so the common case costs one
     query and logs nothing.
     """
+    from storage.db import ensure_sqlite_dir
+
     ensure_sqlite_dir(url)
     if revision == "head" and _database_revisions(url) == script_heads():
         return

@@ -140,9 +140,12 @@ def test_malformed_setting_is_one_line_naming_it(
     cli_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("FETCH_INTERVAL_MINUTES", "soon")
-    assert run(cli_env, "feeds", "list") == 2
+    assert run(cli_env, "fetch") == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("nashra: FETCH_INTERVAL_MINUTES") and "\n" not in err
+    # `feeds list` reads DATABASE_URL alone (bot.dbsettings): a setting it does not use cannot stop it.
+    assert run(cli_env, "feeds", "list") == 0
+    assert "no feeds" in capsys.readouterr().out
 
 
 def test_run_without_token_says_how_to_get_one(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -184,8 +187,9 @@ def _fresh_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess
 
 
 def test_each_command_loads_only_what_it_uses(db_url: str, tmp_path: Path) -> None:
-    """`--help` loads no layer at all and `feeds list` no Arabic pipeline, HTTP client or Telegram:
-    importing every layer made each command pay ~0.7 s before doing anything."""
+    """`--help` loads no layer at all and `feeds list` no Arabic pipeline, HTTP client or Telegram, nor
+    SQLAlchemy or pydantic (the driver and DATABASE_URL are all it needs): importing every layer made
+    each command pay ~0.7 s before doing anything."""
     env = {**os.environ, "DATABASE_URL": db_url}
     heavy = ["numpy", "feedparser", "httpx", "telegram", "alembic", "news.classifier", "jobs.ingest"]
     code = (
@@ -202,7 +206,24 @@ def test_each_command_loads_only_what_it_uses(db_url: str, tmp_path: Path) -> No
     done = _fresh_python(code.replace("sys.argv[1:]", argv), env)
     assert done.returncode == 0, done.stderr
     assert "no feeds" in done.stdout
-    assert done.stdout.strip().splitlines()[-1] == "['pydantic', 'sqlalchemy']"
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_json_lines_tools_read_no_settings(tmp_path: Path) -> None:
+    """`nashra classify` reads no setting, so it does not import pydantic (~0.2 s) nor touch a database;
+    a malformed setting that it does not use cannot stop it."""
+    env = {**os.environ, "FETCH_CONCURRENCY": "many", "DATABASE_URL": "sqlite:////nonexistent/dir/x.db"}
+    code = (
+        "import io, sys\nfrom bot.cli import main\n"
+        'sys.stdin = io.StringIO(\'{"title": "المنتخب يفوز بالمباراة النهائية"}\\n\')\n'
+        f"code = main(['--env-file', {str(tmp_path / 'absent.env')!r}, 'classify'])\n"
+        "print(code, sorted(m for m in ('pydantic', 'sqlalchemy') if m in sys.modules))"
+    )
+    done = _fresh_python(code, env)
+    assert done.returncode == 0, done.stderr
+    out, loaded = done.stdout.strip().splitlines()
+    assert json.loads(out)["topic"] == "sport"
+    assert loaded == "0 []"
 
 
 def test_commands_on_a_migrated_database_log_nothing_from_alembic(db_url: str, tmp_path: Path) -> None:
@@ -238,3 +259,15 @@ def test_an_unchanged_re_run_loads_no_arabic_pipeline(
     assert json.loads(summary)["feeds_not_modified"] == 2
     assert json.loads(summary)["new"] == 0
     assert loaded == "[]"
+
+
+def test_feeds_list_on_a_fresh_sqlite_file_migrates_it_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The driver-only listing answers only for a database at the heads; a new file takes the full path."""
+    path = tmp_path / "sub" / "fresh.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")
+    assert run(tmp_path / "absent.env", "feeds", "list") == 0
+    assert "no feeds" in capsys.readouterr().out
+    assert run(tmp_path / "absent.env", "db", "current") == 0
+    assert capsys.readouterr().out.strip() == " ".join(sorted(script_heads()))

@@ -119,3 +119,40 @@ def test_stems_is_tokenize_then_stem() -> None:
 def test_stems_of_empty_and_symbol_only_text() -> None:
     assert stems("") == []
     assert stems("!!! ... ؟") == []
+
+
+def _fixture_pieces() -> list[str]:
+    """Every white-space piece of the topic fixtures' articles, plus pieces that test the edges."""
+    from news.arabic import chunks
+
+    pieces: set[str] = set()
+    path = Path(__file__).parent.parent / "fixtures" / "topics" / "articles.jsonl"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        doc = json.loads(line)
+        for key in ("title", "description", "text"):
+            pieces.update(chunks(doc.get(key) or ""))
+    edge = ["ﷺ", "ﹼ", "ﻻ", "İstanbul", "ΟΔΟΣ", "Σ", "سلا\u200bم", "عَرَبِيٌّ", "٢٠١٨", "-", "،", "10.5", "أ-ب"]
+    return sorted(pieces) + edge
+
+
+def test_chunk_tokens_many_equals_chunk_tokens_piece_by_piece() -> None:
+    from news.arabic import chunk_tokens, chunk_tokens_many
+
+    pieces = _fixture_pieces()
+    assert chunk_tokens_many(pieces) == [chunk_tokens(p) for p in pieces]
+    assert chunk_tokens_many([]) == []
+
+
+def test_stem_many_equals_stem_token_by_token() -> None:
+    """The batch stemmer is regular expressions over lines; the loop in ``_analyze`` is the reference."""
+    from news.arabic import chunk_tokens_many, stem_many
+
+    tokens = sorted({t for found in chunk_tokens_many(_fixture_pieces()) for t in found})
+    tokens += [w for family in FAMILIES for w in family]
+    # Each rule at its length limit: two letters after a proclitic, four before a pronoun, three stems.
+    tokens += ["والب", "والبا", "الالعاب", "الالع", "حكومتها", "حكومتهما", "متهم", "تفاهم", "بيتهم"]
+    tokens += ["كاتبيه", "ابيه", "مدرسيه", "معلمات", "لاعبون", "اللاعبين", "سيا", "سياسي", "ال", "يه"]
+    tokens += ["abc", "x1ها", "2018", "ثثتهم", "ثثثتهم", "هاها", "الاتها"]
+    expected = [stem(t) for t in tokens]
+    assert stem_many(tokens) == expected
+    assert len(tokens) > 1000 and sum(s != t for s, t in zip(expected, tokens, strict=True)) > 300
