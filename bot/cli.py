@@ -289,8 +289,20 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
             parse_listen(args.listen)
         except ValueError as exc:
             raise CLIError(f"--listen {args.listen!r}: {exc}") from None
+    if args.webhook_url:
+        if not args.webhook_url.startswith("https://"):
+            raise CLIError(f"--webhook-url {args.webhook_url!r}: must be an https:// URL")
+        overrides["webhook_url"] = args.webhook_url
     if overrides:
         settings = settings.model_copy(update=overrides)
+    if settings.webhook_url and not settings.listen:
+        raise CLIError(
+            "--webhook-url needs --listen HOST:PORT (where the TLS proxy forwards Telegram's posts)"
+        )
+    if settings.webhook_url and settings.role not in ("all", "updates"):
+        raise CLIError(
+            f"--webhook-url is for the roles that answer readers (all, updates), not {settings.role}"
+        )
     if settings.role != "ingest":
         settings.require_token()
     try:
@@ -320,6 +332,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="what this process does (default: ROLE, else all); see README 'Running at scale'",
     )
     p.add_argument("--listen", metavar="HOST:PORT", help="serve /healthz and /metrics here (default: LISTEN)")
+    p.add_argument(
+        "--webhook-url",
+        metavar="URL",
+        help="receive updates by webhook at this https URL, served on --listen (default: WEBHOOK_URL)",
+    )
     # For the Bot API emulator, whose flood windows can be shrunk: scales every send limit and window.
     p.add_argument("--speedup", type=float, default=1.0, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_run)

@@ -20,8 +20,11 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from aiohttp import web
 
 from bot.runtime import Services, services
 from bot.settings import Settings, parse_listen
@@ -54,13 +57,16 @@ async def run_role(settings: Settings, *, stop: asyncio.Event | None = None, spe
         await _run_worker(settings, stop, speedup)
 
 
-async def _serve_web(settings: Settings, svc: Services, health: Health) -> WebServer | None:
+async def _serve_web(
+    settings: Settings, svc: Services, health: Health, *, routes: Sequence[web.RouteDef] = ()
+) -> WebServer | None:
     if not settings.listen:
         return None
     host, port = parse_listen(settings.listen)
-    web = WebServer(host, port, db=svc.db, health=health)
-    await web.start()
-    return web
+    server = WebServer(host, port, db=svc.db, health=health)
+    server.app.add_routes(routes)
+    await server.start()
+    return server
 
 
 async def _periodic(
@@ -80,10 +86,13 @@ async def _run_application(settings: Settings, stop: asyncio.Event, speedup: flo
     """``all`` and ``updates``: the PTB Application handling stored updates; the poller under a lock.
 
     Every such process handles updates from the inbox table (claims with leases share them), but only
-    the holder of the ``poller`` lock calls ``getUpdates``: Telegram allows one consumer per bot.
+    the holder of the ``poller`` lock calls ``getUpdates``: Telegram allows one consumer per bot. In
+    webhook mode (``WEBHOOK_URL``) nobody polls: every replica serves the webhook route on ``LISTEN``,
+    stores what Telegram posts and handles it from the same inbox.
     """
     from bot import ticks
     from bot.app import ALLOWED_UPDATES, build_application, services_of, start_receiving
+    from bot.webhook import WebhookReceiver
     from jobs.updates import UpdatePoller
 
     application = build_application(settings, role=settings.role)
@@ -125,13 +134,21 @@ async def _run_application(settings: Settings, stop: asyncio.Event, speedup: flo
     def poller_ok() -> bool:
         return poller.alive and (not poller.held or bool(polling and not polling[-1].done()))
 
+    webhook = settings.webhook_url
+    receiver = (
+        WebhookReceiver(svc.db, application.bot, settings.webhook_secret_value(), stored=receiving.inbox.wake)
+        if webhook
+        else None
+    )
+    routes = [web.post(urlsplit(webhook).path or "/", receiver.handle)] if webhook and receiver else []
     poller = Leadership(svc.db, "poller", on_gain=start_polling, on_lose=stop_polling)
     ticks_lock = Leadership(svc.db, "ticks")
     application.bot_data[ticks.TICKS_LOCK_KEY] = ticks_lock
     health = Health(settings.role)
     health.add("application", lambda: application.running)
     health.add("inbox", lambda: bool(receiving.tasks) and not receiving.tasks[0].done())
-    health.add("poller", poller_ok)
+    if not webhook:
+        health.add("poller", poller_ok)
     health.add("ticks", lambda: ticks_lock.alive)
     health.add("heartbeat", lambda: membership.alive)
     if settings.role == "all":
@@ -143,23 +160,28 @@ async def _run_application(settings: Settings, stop: asyncio.Event, speedup: flo
         if deliverer is not None:
             deliverer.set_rate(deliverer.limits.per_second / membership.count(*SENDING_ROLES))
 
-    web: WebServer | None = None
+    server: WebServer | None = None
     balancer: asyncio.Task[None] | None = None
     try:
-        poller.start()
+        if not webhook:
+            poller.start()
         ticks_lock.start()
         if settings.role == "all":
             balancer = asyncio.create_task(_periodic(stop, membership.every, share, "rate share"))
-        web = await _serve_web(settings, svc, health)
+        server = await _serve_web(settings, svc, health, routes=routes)
+        if receiver is not None and webhook:
+            # Once the route is served: Telegram may post at once. Every replica may call it.
+            await receiver.register(webhook, allowed_updates=ALLOWED_UPDATES)
         await stop.wait()
     finally:
         if balancer is not None:
             balancer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await balancer
-        if web is not None:
-            await web.stop()
-        await poller.stop()
+        if server is not None:
+            await server.stop()
+        if not webhook:
+            await poller.stop()
         await ticks_lock.stop()
         await receiving.stop()
         await membership.stop()
@@ -180,7 +202,7 @@ async def _run_worker(settings: Settings, stop: asyncio.Event, speedup: float) -
         health.add("ticks", lambda: ticks_lock.alive)
         health.add("heartbeat", lambda: membership.alive)
         tasks: list[asyncio.Task[None]] = []
-        web: WebServer | None = None
+        server: WebServer | None = None
         await membership.start()
         ticks_lock.start()
         wake: Callable[[], None] = lambda: None  # noqa: E731 - replaced by the deliver role
@@ -202,7 +224,7 @@ async def _run_worker(settings: Settings, stop: asyncio.Event, speedup: float) -
             tasks.append(
                 asyncio.create_task(_periodic(stop, ticks.DIGEST_INTERVAL / speedup, digest, "digest"))
             )
-            web = await _serve_web(settings, svc, health)
+            server = await _serve_web(settings, svc, health)
             stopped = asyncio.create_task(stop.wait())
             await asyncio.wait([stopped, main], return_when=asyncio.FIRST_COMPLETED)
             stopped.cancel()
@@ -213,8 +235,8 @@ async def _run_worker(settings: Settings, stop: asyncio.Event, speedup: float) -
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await asyncio.wait_for(asyncio.shield(task), timeout=30)
-            if web is not None:
-                await web.stop()
+            if server is not None:
+                await server.stop()
             await ticks_lock.stop()
             await membership.stop()
 

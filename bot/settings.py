@@ -7,6 +7,7 @@ for the commands that need nothing else (``nashra feeds list``) and must not pay
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -61,6 +62,11 @@ class Settings(BaseSettings):
     log_level: str = DEFAULT_LOG_LEVEL
 
     role: Literal["all", "updates", "ingest", "deliver"] = "all"
+    webhook_url: str | None = None
+    """``https://host/path``: Telegram posts updates there (behind a TLS proxy forwarding to ``LISTEN``)
+    instead of the bot polling; unset polls (and deletes any webhook)."""
+    webhook_secret: SecretStr | None = None
+    """The ``X-Telegram-Bot-Api-Secret-Token`` Telegram sends; unset: derived from the bot token."""
     listen: str | None = None
     """``HOST:PORT`` for ``/healthz`` and ``/metrics``; unset serves nothing."""
     ingest_tick_seconds: float = Field(default=60.0, ge=0.2, le=3600)
@@ -76,6 +82,36 @@ class Settings(BaseSettings):
                 "SEND_RATE_PER_SECOND: above 30 needs SEND_PAID_BROADCAST=true (Telegram's paid broadcasts)"
             )
         return self
+
+    @model_validator(mode="after")
+    def _webhook_needs_a_listener(self) -> Settings:
+        if self.webhook_url and not self.listen:
+            raise ValueError("WEBHOOK_URL: webhook mode needs LISTEN (HOST:PORT the proxy forwards to)")
+        return self
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.strip().startswith("https://"):
+            raise ValueError("must be an https:// URL (Telegram posts only to HTTPS)")
+        return value.strip()
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("1–256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        return value
+
+    def webhook_secret_value(self) -> str:
+        """The secret every replica sends to Telegram and expects back (derived when not set)."""
+        if self.webhook_secret is not None:
+            return self.webhook_secret.get_secret_value()
+        from bot.webhook import derived_secret
+
+        return derived_secret(self.require_token())
 
     @field_validator("listen")
     @classmethod
