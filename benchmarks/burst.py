@@ -32,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.fanout import start_emulator
 from storage import feeds as feed_store
 from storage.db import Database
 from storage.migrate import upgrade
@@ -39,22 +40,6 @@ from tests.emulator import AsyncRemoteEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
 TELEGRAM_RATE = 30.0
-
-
-def start_emulator(speedup: float) -> tuple[subprocess.Popen[str], str, str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.emulator", "--port", "0", "--rate-limits", "--speedup", str(speedup)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline().split()
-    if not line or line[0] != "EMULATOR_READY":
-        proc.kill()
-        raise RuntimeError(f"emulator did not start: {line}")
-    return proc, line[1], line[2]
 
 
 async def prepare_database(url: str) -> None:

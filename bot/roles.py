@@ -243,20 +243,14 @@ async def _run_worker(settings: Settings, stop: asyncio.Event, speedup: float) -
 
 async def _ingest_loop(svc: Services, stop: asyncio.Event, every: float) -> None:
     from bot.digest_cli import alert_rules
+    from bot.ticks import log_ingest
     from jobs.alerts import run_alerts
 
     async def one_pass() -> None:
         summary = await svc.ingestor.run(datetime.now(UTC))
         if summary.new:  # stories that just broke: their alerts go into the outbox for the deliverers
             await run_alerts(svc.db, datetime.now(UTC), rules=alert_rules(svc.settings))
-        if summary.feeds_ok or summary.feeds_failed:
-            log.info(
-                "ingest: %d feeds ok, %d failed, %d new, %d duplicates",
-                summary.feeds_ok,
-                summary.feeds_failed,
-                summary.new,
-                summary.duplicates,
-            )
+        log_ingest(summary)
 
     await _periodic(stop, every, one_pass, "ingest pass")
 

@@ -21,12 +21,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from telegram.ext import Application, ContextTypes
 
 from bot.settings import Settings
 from jobs.deliver import Deliverer, FatalDeliveryError, make_bot
 from storage.db import Database
+
+if TYPE_CHECKING:
+    from jobs.ingest import IngestSummary
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +76,11 @@ async def ingest_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     summary = await svc.ingestor.run(datetime.now(UTC))
     if summary.new:
         await alert_pass(context.application, svc.settings)
+    log_ingest(summary)
+
+
+def log_ingest(summary: IngestSummary) -> None:
+    """One line per pass that fetched anything (every role that ingests logs the same)."""
     if summary.feeds_ok or summary.feeds_failed:
         log.info(
             "ingest: %d feeds ok, %d failed, %d new, %d duplicates",

@@ -14,18 +14,15 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from storage import feeds as feed_store
 from storage.db import Database
+from tests.bot.processes import ROOT, nashra_env, no_default_feeds
 from tests.conftest import count_rows
 from tests.emulator import BotAPIEmulator, RateLimits
 
-ROOT = Path(__file__).resolve().parents[2]
 READERS = 100
 
 
@@ -36,38 +33,18 @@ async def flood_limited() -> AsyncIterator[BotAPIEmulator]:
 
 
 async def _start_bot(emu: BotAPIEmulator, db_url: str) -> asyncio.subprocess.Process:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "PTB_TIMEDELTA": "1",
-        "TELEGRAM_BOT_TOKEN": emu.token,
-        "TELEGRAM_API_URL": emu.url,
-        "DATABASE_URL": db_url,
-        "UPDATE_LEASE_SECONDS": "3",
-        "POLL_TIMEOUT_SECONDS": "1",
-        "LOG_LEVEL": "WARNING",
-    }
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", "--env-file", os.devnull, "run",
-        cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        cwd=ROOT, env=nashra_env(emu, db_url), stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
-
-
-async def _no_default_feeds(db_url: str) -> None:
-    """One feed, so the first start does not load the bundled outlets (no network here)."""
-    db = Database(db_url)
-    try:
-        async with db.session() as s, s.begin():
-            await feed_store.add_feed(s, "http://127.0.0.1:9/rss", now=datetime.now(UTC))
-    finally:
-        await db.dispose()
 
 
 async def test_sigkill_right_after_readers_wrote_loses_no_command(
     flood_limited: BotAPIEmulator, db_url: str
 ) -> None:
     emu = flood_limited
-    await _no_default_feeds(db_url)
+    await no_default_feeds(db_url)
     first = await _start_bot(emu, db_url)
     try:
         await emu.wait_until_polling_async(timeout=30)

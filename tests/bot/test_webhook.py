@@ -15,17 +15,14 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
 
 from bot.webhook import SECRET_HEADER, derived_secret
-from storage import feeds as feed_store
-from storage.db import Database
+from tests.bot.processes import ROOT, nashra_env, no_default_feeds
 from tests.emulator import BotAPIEmulator
 
-ROOT = Path(__file__).resolve().parents[2]
 HOOK = "https://bot.example/telegram/hook"
 
 
@@ -35,33 +32,14 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def _no_default_feeds(db_url: str) -> None:
-    db = Database(db_url)
-    try:
-        async with db.session() as s, s.begin():
-            await feed_store.add_feed(s, "http://127.0.0.1:9/rss", now=datetime.now(UTC))
-    finally:
-        await db.dispose()
-
-
 @asynccontextmanager
 async def nashra_run(
     emu: BotAPIEmulator, db_url: str, *args: str
 ) -> AsyncIterator[asyncio.subprocess.Process]:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "PTB_TIMEDELTA": "1",
-        "TELEGRAM_BOT_TOKEN": emu.token,
-        "TELEGRAM_API_URL": emu.url,
-        "DATABASE_URL": db_url,
-        "UPDATE_LEASE_SECONDS": "3",
-        "POLL_TIMEOUT_SECONDS": "1",
-        "LOG_LEVEL": "WARNING",
-    }
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", "--env-file", os.devnull, "run", "--role", "updates", *args,
-        cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        cwd=ROOT, env=nashra_env(emu, db_url), stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
         yield proc
@@ -85,7 +63,7 @@ async def _listening(port: int) -> None:
 
 
 async def test_webhook_mode_answers_readers_and_refuses_a_wrong_secret(db_url: str) -> None:
-    await _no_default_feeds(db_url)
+    await no_default_feeds(db_url)
     port = free_port()
     async with BotAPIEmulator() as emu:
         emu.webhook_proxy = f"http://127.0.0.1:{port}"
@@ -121,7 +99,7 @@ async def test_webhook_mode_answers_readers_and_refuses_a_wrong_secret(db_url: s
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 async def test_the_same_update_posted_to_two_replicas_is_handled_once(db_url: str) -> None:
-    await _no_default_feeds(db_url)
+    await no_default_feeds(db_url)
     ports = [free_port(), free_port()]
     async with BotAPIEmulator() as emu:
         emu.webhook_proxy = f"http://127.0.0.1:{ports[0]}"
