@@ -194,7 +194,7 @@ async def test_two_ingest_processes_fetch_every_feed_once_per_due_time(
 
 # --- delivery ------------------------------------------------------------------------------------------
 
-SPEEDUP = 10.0
+SPEEDUP = 5.0
 CHATS = 1000
 PAGES = 3
 
@@ -251,7 +251,7 @@ async def test_three_delivery_processes_share_the_outbox_within_limits_and_survi
         env = {
             "TELEGRAM_BOT_TOKEN": token,
             "TELEGRAM_API_URL": emu_url,
-            "DELIVERY_LEASE_SECONDS": "40",  # 4 s on the emulator's clock
+            "DELIVERY_LEASE_SECONDS": "40",  # 8 s on the emulator's clock
         }
         workers = [await spawn("deliver", pg, "--speedup", str(SPEEDUP), **env) for _ in range(3)]  # type: ignore[operator]
         for w in workers:
