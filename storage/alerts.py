@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.chats import ChatSettings, _settings
+from storage.chats import ChatSettings, settings_of
 from storage.schema import ArticleRow, Chat, Delivery, Story
 
 ALERT = "alert"
@@ -85,7 +85,7 @@ async def alert_chats(session: AsyncSession) -> list[ChatSettings]:
         .where(Chat.alerts.is_(True), Chat.active.is_(True), Chat.deactivated_reason.is_(None))
         .order_by(Chat.id)
     )
-    return [_settings(r) for r in rows]
+    return [settings_of(r) for r in rows]
 
 
 async def alert_times(session: AsyncSession, since: datetime) -> dict[int, list[datetime]]:

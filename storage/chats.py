@@ -54,7 +54,8 @@ class ChatSettings:
         return self.edition_minutes or (self.delivery_minute,)
 
 
-def _settings(row: Chat) -> ChatSettings:
+def settings_of(row: Chat) -> ChatSettings:
+    """A chat row as the frozen settings every layer above storage works with."""
     return ChatSettings(
         id=row.id,
         telegram_id=row.telegram_id,
@@ -109,12 +110,12 @@ _UPDATABLE = {
 
 async def get_chat(session: AsyncSession, telegram_id: int) -> ChatSettings | None:
     row = await session.scalar(select(Chat).where(Chat.telegram_id == telegram_id))
-    return _settings(row) if row else None
+    return settings_of(row) if row else None
 
 
 async def get_chat_by_pk(session: AsyncSession, chat_pk: int) -> ChatSettings | None:
     row = await session.get(Chat, chat_pk)
-    return _settings(row) if row else None
+    return settings_of(row) if row else None
 
 
 async def create_chat(
@@ -150,7 +151,7 @@ async def create_chat(
     )
     session.add(row)
     await session.flush()
-    return _settings(row)
+    return settings_of(row)
 
 
 async def update_chat(session: AsyncSession, telegram_id: int, **fields: object) -> ChatSettings:
@@ -173,7 +174,7 @@ async def update_chat(session: AsyncSession, telegram_id: int, **fields: object)
     for key, value in fields.items():
         setattr(row, key, value)
     await session.flush()
-    return _settings(row)
+    return settings_of(row)
 
 
 async def deactivate_chat(session: AsyncSession, telegram_id: int, reason: str) -> None:
@@ -207,14 +208,14 @@ async def due_chats(session: AsyncSession, now: datetime) -> list[ChatSettings]:
         )
         .order_by(Chat.next_digest_at, Chat.id)
     )
-    return [_settings(r) for r in rows]
+    return [settings_of(r) for r in rows]
 
 
 async def channels_linked_by(session: AsyncSession, user_id: int) -> list[ChatSettings]:
     rows = await session.scalars(
         select(Chat).where(Chat.linked_by == user_id, Chat.type == "channel").order_by(Chat.id)
     )
-    return [_settings(r) for r in rows]
+    return [settings_of(r) for r in rows]
 
 
 async def get_target(session: AsyncSession, user_id: int) -> int | None:
