@@ -305,11 +305,18 @@ def pairs(data: Path, show: bool) -> None:
                 print(f"     same: {rows[p['a']][0]}  |  {rows[p['b']][0]}")
 
 
+def default_splits() -> list[str]:
+    """Every labeled batch on disk: ``dev``/``test`` (the first five days each), ``dev2``/``test2``…"""
+    found = sorted(p.stem.removeprefix("story_days_") for p in LABELS.glob("story_days_*.jsonl"))
+    return sorted(found, key=lambda s: (s.rstrip("0123456789") != "dev", s))
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DATA)
-    ap.add_argument("--splits", nargs="+", default=["dev", "test"])
-    ap.add_argument("--errors", action="store_true", help="print every repeat and mixed entry (dev only!)")
+    ap.add_argument("--splits", nargs="+", default=None, help="label batches (default: every one on disk)")
+    ap.add_argument("--quick", action="store_true", help="only ingestion and the shipped pass")
+    ap.add_argument("--errors", action="store_true", help="print every repeat and mixed entry (dev only)")
     ap.add_argument("--pairs", action="store_true", help="the answer levers on the labeled dev pairs")
     ap.add_argument("--speed", type=int, nargs="*", help="time the pass over pools of these sizes instead")
     args = ap.parse_args(argv)
@@ -319,18 +326,30 @@ def main(argv: list[str] | None = None) -> None:
     if args.speed is not None:
         speed(args.data, args.speed or [1000, 5000])
         return
-    docs, df, n = load(args.data, args.splits)
-    print(f"{'split':5} {'step':24} entries repeats   share   merged mixed   share")
-    for split in args.splits:
+    splits: list[str] = args.splits or default_splits()
+    docs, df, n = load(args.data, splits)
+    steps = [STEPS[0], STEPS[-1]] if args.quick else STEPS
+    print(f"{'split':6} {'step':24} entries repeats   share   merged mixed   share")
+    totals: dict[tuple[str, str], Shares] = {}
+    for split in splits:
         stories = len({d.story for d in docs[split]})
-        for name, regroup in STEPS:
+        side = split.rstrip("0123456789")
+        for name, regroup in steps:
             started = time.perf_counter()
             shares, entries = evaluate(docs[split], df, n, regroup)
             took = time.perf_counter() - started
-            print(f"{split:5} {name:24} {shares.row()}   ({took:.2f} s)")
-            if args.errors:
+            print(f"{split:6} {name:24} {shares.row()}   ({took:.2f} s)")
+            if args.errors and side == "dev":
                 show_errors(entries)
-        print(f"{split:5} {'(labels)':24} {len(docs[split]):7} articles, {stories} stories")
+            total = totals.setdefault((side, name), Shares())
+            for field in ("entries", "repeats", "merged", "mixed"):
+                setattr(total, field, getattr(total, field) + getattr(shares, field))
+        days = len({d.day for d in docs[split]})
+        print(f"{split:6} {'(labels)':24} {len(docs[split]):7} articles, {stories} stories, {days} days")
+    sides = {s.rstrip("0123456789") for s in splits}
+    if len(splits) > len(sides):
+        for (side, name), total in totals.items():
+            print(f"{side + '*':6} {name:24} {total.row()}   (every {side} batch)")
     print(f"targets: repeats <= {TARGET_REPEATS:.0%} of entries, mixed <= {TARGET_MIXED:.0%} of merged ones")
 
 

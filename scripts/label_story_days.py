@@ -7,6 +7,7 @@ reader; entries are then scored against the labels.
 
     python scripts/label_story_days.py show 2018-03-13            # every article of the day, to read
     python scripts/label_story_days.py merge labels.txt --split dev  # -> benchmarks/data/story_days_dev.jsonl
+    python scripts/label_story_days.py merge more.txt --split test2  # a later, separate pass: its own file
 
 ``show`` prints each article with a day-local number, its outlet, time (UTC), folder, title and the
 first characters of its description. ``labels.txt`` holds, per day, a line ``day 2018-03-13`` and then
@@ -54,6 +55,8 @@ def show(day: str, chars: int) -> None:
 
 
 def merge(labels: Path, split: str) -> None:
+    if split.rstrip("0123456789") not in ("dev", "test"):
+        raise SystemExit(f"split must be dev or test, optionally numbered (dev2), not {split!r}")
     out: list[dict[str, Any]] = []
     day = ""
     got: dict[str, dict[int, tuple[str, str]]] = {}
@@ -93,7 +96,11 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--chars", type=int, default=260)
     m = sub.add_parser("merge")
     m.add_argument("labels", type=Path)
-    m.add_argument("--split", choices=("dev", "test"), required=True)
+    m.add_argument(
+        "--split",
+        required=True,
+        help="dev or test, with a batch number for later passes (dev2, test2): each batch is its own file",
+    )
     args = ap.parse_args(argv)
     if args.command == "show":
         show(args.day, args.chars)
