@@ -305,6 +305,34 @@ def pairs(data: Path, show: bool) -> None:
                 print(f"     same: {rows[p['a']][0]}  |  {rows[p['b']][0]}")
 
 
+def agreement(first: str, second: str) -> None:
+    """Two readers' labels of the same days, the second read as a clustering scored by the first.
+
+    What a reader would count as repeats and mixed entries in a digest grouped by another careful
+    reader: how far apart two people's calls are under the same rules, i.e. how precisely the labels
+    can measure a clustering at all. Both ways round, since neither reader is the truth.
+    """
+
+    def read(split: str) -> dict[str, tuple[str, str, str]]:
+        rows = (LABELS / f"story_days_{split}.jsonl").read_text(encoding="utf-8").splitlines()
+        return {r["id"]: (r["day"], r["story"], r["url"]) for r in map(json.loads, rows)}
+
+    a, b = read(first), read(second)
+    if set(a) != set(b):
+        raise SystemExit(f"{first} and {second} label different articles")
+    ways = ((a, b, f"{second} scored by {first}"), (b, a, f"{first} scored by {second}"))
+    for truth, grouping, name in ways:
+        shares = Shares()
+        days: dict[str, dict[str, list[Doc]]] = collections.defaultdict(dict)
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        for n, (id_, (day, story, url)) in enumerate(sorted(truth.items())):
+            doc = Doc(id_, day, "", epoch + timedelta(seconds=n), url, "", story, cluster.signature("", ""))
+            days[day].setdefault(grouping[id_][1], []).append(doc)
+        for day in sorted(days):
+            shares.add(list(days[day].values()))
+        print(f"{'':6} {name:24} {shares.row()}")
+
+
 def default_splits() -> list[str]:
     """Every labeled batch on disk: ``dev``/``test`` (the first five days each), ``dev2``/``test2``…"""
     found = sorted(p.stem.removeprefix("story_days_") for p in LABELS.glob("story_days_*.jsonl"))
@@ -319,7 +347,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--errors", action="store_true", help="print every repeat and mixed entry (dev only)")
     ap.add_argument("--pairs", action="store_true", help="the answer levers on the labeled dev pairs")
     ap.add_argument("--speed", type=int, nargs="*", help="time the pass over pools of these sizes instead")
+    ap.add_argument(
+        "--agreement", nargs=2, metavar=("FIRST", "SECOND"), help="two readers' labels of the same days"
+    )
     args = ap.parse_args(argv)
+    if args.agreement:
+        print(f"{'':6} {'readers':24} entries repeats   share   merged mixed   share")
+        agreement(*args.agreement)
+        return
     if args.pairs:
         pairs(args.data, args.errors)
         return
