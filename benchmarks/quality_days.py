@@ -334,8 +334,10 @@ def agreement(first: str, second: str) -> None:
 
 
 def default_splits() -> list[str]:
-    """Every labeled batch on disk: ``dev``/``test`` (the first five days each), ``dev2``/``test2``…"""
-    found = sorted(p.stem.removeprefix("story_days_") for p in LABELS.glob("story_days_*.jsonl"))
+    """Every labeled batch on disk: ``dev``/``test`` (the first five days each), ``dev2``/``test2``…,
+    not second readers' labels of them."""
+    found = [p.stem.removeprefix("story_days_") for p in LABELS.glob("story_days_*.jsonl")]
+    found = [s for s in found if "_" not in s]  # dev_reader2: a second reader's labels (--agreement)
     return sorted(found, key=lambda s: (s.rstrip("0123456789") != "dev", s))
 
 

@@ -55,8 +55,10 @@ def show(day: str, chars: int) -> None:
 
 
 def merge(labels: Path, split: str) -> None:
-    if split.rstrip("0123456789") not in ("dev", "test"):
-        raise SystemExit(f"split must be dev or test, optionally numbered (dev2), not {split!r}")
+    if split.partition("_")[0].rstrip("0123456789") not in ("dev", "test"):
+        raise SystemExit(
+            f"split must be dev or test, numbered (dev2) or a second reader's (dev_reader2), not {split!r}"
+        )
     out: list[dict[str, Any]] = []
     day = ""
     got: dict[str, dict[int, tuple[str, str]]] = {}
@@ -99,7 +101,8 @@ def main(argv: list[str] | None = None) -> None:
     m.add_argument(
         "--split",
         required=True,
-        help="dev or test, with a batch number for later passes (dev2, test2): each batch is its own file",
+        help="dev or test, with a batch number for later passes (dev2, test2): each batch is its own file;"
+        " a second reader's labels of a batch add a suffix (dev_reader2)",
     )
     args = ap.parse_args(argv)
     if args.command == "show":
