@@ -1,9 +1,12 @@
 """How a day's digest reads: the share of entries that repeat a story, and of merged entries that mix two.
 
-Data: every article of ten days of the ANT corpus (``../shared/data/ant/train.jsonl``), each labeled by a
-reader with the story it tells (``benchmarks/data/story_days_{dev,test}.jsonl``, see the README there).
-Five dev days, on which the day pass was built and tuned, and five test days, labeled in a separate
-pass afterwards and only ever reported.
+Data: every article of twenty days of the ANT corpus (``../shared/data/ant/train.jsonl``), each labeled by
+a reader with the story it tells (``benchmarks/data/story_days_*.jsonl``, see the README there): five dev
+days on which the day pass was built and tuned (``dev``), five test days labeled in a separate pass
+afterwards and only ever reported (``test``), and five more of each side labeled later, each batch in its
+own pass before any figure was run on it (``dev2``, ``test2``). Each batch is printed, then each side's
+sum (``dev*``, ``test*``). ``story_days_*_reader2.jsonl`` are a second reader's labels of the first
+batches, for ``--agreement``.
 
 For each day, its articles are fed in publication order through ``news.cluster.StoryIndex`` as
 ingestion does (corpus document frequencies as the index's prior, as in ``quality_clusters``); each
@@ -19,7 +22,8 @@ entries, as the digest builder does. Figures per split:
 instead (how often each tells a different-story pair apart, and a same-story one); ``--speed`` times the
 pass.
 
-    .venv/bin/python -m benchmarks.quality_days [--data ../shared/data/ant/train.jsonl] [--pairs] [--errors]
+    .venv/bin/python -m benchmarks.quality_days [--data ../shared/data/ant/train.jsonl] [--quick] [--errors]
+    .venv/bin/python -m benchmarks.quality_days --agreement test test_reader2
 """
 
 from __future__ import annotations
