@@ -7,11 +7,12 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.settings import Settings
-
-# SQLAlchemy (``storage.db``) is imported where the database is first opened: ``nashra fetch`` builds
-# its fetcher from ``fetch_policy`` before it knows whether the full pass (and the engine) is needed.
+# SQLAlchemy (``storage.db``) is imported where the database is first opened and pydantic
+# (``bot.settings``) by whoever reads the settings: ``nashra fetch`` builds its fetcher from
+# ``fetch_policy`` before it knows whether the full pass (the engine, all settings) is needed.
 if TYPE_CHECKING:
+    from bot.fetchsettings import FetchSettings
+    from bot.settings import Settings
     from jobs.fetcher import Fetcher, FetchPolicy
     from jobs.ingest import Ingestor
     from storage.db import Database
@@ -58,7 +59,7 @@ class Services:
         await self.db.dispose()
 
 
-def fetch_policy(settings: Settings) -> FetchPolicy:
+def fetch_policy(settings: Settings | FetchSettings) -> FetchPolicy:
     from jobs.fetcher import FetchPolicy
 
     return FetchPolicy(
