@@ -208,14 +208,11 @@ class Ingestor:
         # bot's handlers, which share this event loop, keep answering during a large ingestion pass.
         from news.parse import FeedParseError
 
-        # Parsed under the store lock, one feed at a time: parsed feeds waiting for the lock (every feed
-        # of a first pass) were the largest thing in memory, and their garbage fragmented the heap.
-        # The fetches still run concurrently; parsing holds the GIL, so little overlap is lost.
+        try:
+            parsed, candidates = await asyncio.to_thread(_parse_and_clean, feed, result)
+        except FeedParseError as exc:
+            return await self._failed(feed, now, f"not a valid feed: {exc}", result)
         async with self._store_lock:
-            try:
-                parsed, candidates = await asyncio.to_thread(_parse_and_clean, feed, result)
-            except FeedParseError as exc:
-                return await self._failed(feed, now, f"not a valid feed: {exc}", result)
             try:
                 async with self._db.session() as s, s.begin():
                     # Enrichment costs CPU, so only what is new pays for it, between the lookup of

@@ -392,35 +392,3 @@ async def test_stories_opened_in_one_batch_are_stored_with_their_own_articles(
         assert story.article_count == len(ids)
         assert story.source_count == len({source for _, source in members[story.id]})
     assert any(story.article_count > 1 for story in stories)
-
-
-async def test_a_pass_holds_one_parsed_feed_at_a_time(
-    db: Database, ingestor: Ingestor, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Feeds are fetched together but parsed one by one, each stored before the next is parsed: parsed
-    feeds waiting for the store were a first pass's largest use of memory."""
-    import jobs.ingest
-
-    parse = jobs.ingest._parse_and_clean
-    held: list[int] = []
-    most = 0
-
-    def counting(*args: object) -> object:
-        nonlocal most
-        held.append(1)
-        most = max(most, len(held))
-        return parse(*args)  # type: ignore[arg-type]
-
-    record = feed_store.record_fetch_ok
-
-    async def stored(*args: object, **kwargs: object) -> None:
-        if held:
-            held.pop()
-        await record(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(jobs.ingest, "_parse_and_clean", counting)
-    monkeypatch.setattr(feed_store, "record_fetch_ok", stored)
-    await add_feeds(db, [feed_server.url(f"/feeds/{n}") for n in OUTLETS])
-    summary = await ingestor.run(NOW, include_all=True)
-    assert summary.feeds_ok == len(OUTLETS) and summary.new > 0
-    assert most == 1
