@@ -262,10 +262,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 clock = time.process_time
-def rss():  # resident and peak resident MB of this process (Linux), after each stage
-    fields = dict(line.split(":", 1) for line in open("/proc/self/status"))
-    return [int(fields[k].split()[0]) / 1024 for k in ("VmRSS", "VmHWM")]
-memory = {"interpreter start-up": rss()}
 t = clock()
 import feedparser
 import jobs.ingest, news.article, news.classifier, news.cluster, news.parse, news.summary, storage.articles
@@ -275,13 +271,10 @@ from news.cluster import StoryIndex, signature
 from news.parse import parse_feed
 from news.summary import summarize
 stages = {"imports (the fetch's modules)": clock() - t}
-memory["imports (the fetch's modules)"] = rss()
 feeds = json.loads(Path(sys.argv[2]).read_text())
 bodies = [(p, bytes.fromhex(b), c) for p, b, c in feeds]
-del feeds
-memory["(reference) the feeds' bytes read in"] = rss()
 def stage(name, fn):
-    t = clock(); out = fn(); stages[name] = clock() - t; memory[name] = rss(); return out
+    t = clock(); out = fn(); stages[name] = clock() - t; return out
 model = stage("topic model load", TopicClassifier.load)
 stage("(reference) feedparser.parse as reader calls it", lambda: [
     feedparser.parse(io.BytesIO(b), response_headers={"content-type": c}) for _, b, c in bodies])
@@ -301,7 +294,7 @@ def cluster():
         index.add(i, found.story_id if found else i, sig, now, source=a.source)
 stage("story match + index", cluster)
 stage("search_text (stems for search)", lambda: [storage.articles.search_text(a) for a in flat])
-print(json.dumps({"articles": len(flat), "stages": stages, "memory": memory}))
+print(json.dumps({"articles": len(flat), "stages": stages}))
 """
 
 
@@ -318,14 +311,9 @@ def stage_profile(feeds: list[tuple[str, bytes, str]], code: Path, tmp: Path) ->
     )
     result = json.loads(done.stdout.strip().splitlines()[-1])
     stages: dict[str, float] = result["stages"]
-    memory: dict[str, list[float]] = result.get("memory", {})
-    print(f"\nCPU per stage over {result['articles']} articles, in one process (code: {code}),")
-    print("with the process's resident memory after the stage and its peak so far (every stage's")
-    print("results are kept, so the memory grows more than in a pass that stores feed by feed):")
-    for name in [*memory, *(k for k in stages if k not in memory)]:  # in the order they ran
-        time = f"{stages[name]:6.2f} s" if name in stages else " " * 8  # start-up, reading the feeds
-        rss, peak = memory.get(name, (float("nan"), float("nan")))
-        print(f"  {name:<50}{time}{rss:6.0f} MB{peak:6.0f} MB peak")
+    print(f"\nCPU per stage over {result['articles']} articles, in one process (code: {code}):")
+    for name, seconds in stages.items():
+        print(f"  {name:<50}{seconds:6.2f} s")
     total = sum(v for k, v in stages.items() if not k.startswith("(reference)"))
     print(f"  {'sum of Nashra stages':<50}{total:6.2f} s")
     return stages
