@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING
 # pay for numpy, the topic model, feedparser or Telegram (importing every layer took ~0.7 s).
 if TYPE_CHECKING:
     from bot.dbsettings import DatabaseSettings
+    from bot.fetchsettings import FetchSettings
     from bot.settings import Settings
+    from jobs.outcomes import IngestSummary
     from news.opml import OPMLFeed
     from storage.feedinfo import FeedInfo
 
@@ -41,6 +43,12 @@ class CLIError(Exception):
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _full_settings(env_file: str) -> Settings:
+    from bot.settings import load_settings
+
+    return load_settings(env_file)
 
 
 def default_feeds() -> list[OPMLFeed]:
@@ -226,12 +234,59 @@ async def cmd_feeds_export(settings: Settings, args: argparse.Namespace) -> int:
 # --- fetch ------------------------------------------------------------------------------------------
 
 
-async def cmd_fetch(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.runtime import services
+async def cmd_fetch(_settings: DatabaseSettings, args: argparse.Namespace) -> int:
+    summary, queued = await _fetch_pass(args)
+    if args.json:
+        print(json.dumps(summary.as_dict(), ensure_ascii=False))
+    else:
+        print(
+            f"feeds ok: {summary.feeds_ok} (not modified: {summary.feeds_not_modified}), "
+            f"failed: {summary.feeds_failed}; new articles: {summary.new}, duplicates: {summary.duplicates}"
+        )
+        for f in summary.failures:
+            print(f"  failed #{f.feed_id} {f.url}: {f.error}")
+        if queued:
+            print(f"breaking-news alerts queued: {queued}")
+    return 0
+
+
+async def _fetch_pass(args: argparse.Namespace) -> tuple[IngestSummary, int]:
+    """(the pass's summary, alerts queued). Every due feed answering 304 ends the pass early
+    (``jobs.unchanged``: no SQLAlchemy, feedparser or topic model, ~half of the time); otherwise the
+    full ingestion runs, on the answers already received.
+
+    The fetch settings are read without pydantic when that gives what ``Settings`` would
+    (``bot.fetchsettings``); otherwise, and for the full pass, ``Settings`` reads and checks them all,
+    reporting a bad one as every command does (``SettingsError``).
+    """
+    from datetime import timedelta
+
+    from bot.fetchsettings import load_fetch_settings
+    from bot.runtime import fetch_policy, services
+    from jobs.fetcher import Fetcher
+    from jobs.unchanged import unchanged_pass
+
+    full: Settings | None = None
+    probe: Settings | FetchSettings | None = load_fetch_settings(args.env_file)
+    if probe is None:
+        probe = full = _full_settings(args.env_file)
+    fetcher = Fetcher(fetch_policy(probe))
+    try:
+        interval = timedelta(minutes=probe.fetch_interval_minutes)
+        unchanged = await unchanged_pass(
+            probe.database_url, fetcher, _now(), interval=interval, include_all=args.all
+        )
+        if unchanged is not None:
+            await fetcher.aclose()
+            return unchanged, 0
+        settings = full if full is not None else _full_settings(args.env_file)
+    except BaseException:
+        await fetcher.aclose()
+        raise
     from jobs.ingest import FeedOutcome
 
     show_progress = sys.stderr.isatty() and not args.json
-    async with services(settings) as svc:
+    async with services(settings, fetcher=fetcher) as svc:
         if show_progress:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -257,18 +312,7 @@ async def cmd_fetch(settings: Settings, args: argparse.Namespace) -> int:
             from jobs.alerts import run_alerts
 
             queued = (await run_alerts(svc.db, _now(), rules=alert_rules(settings))).queued
-    if args.json:
-        print(json.dumps(summary.as_dict(), ensure_ascii=False))
-    else:
-        print(
-            f"feeds ok: {summary.feeds_ok} (not modified: {summary.feeds_not_modified}), "
-            f"failed: {summary.feeds_failed}; new articles: {summary.new}, duplicates: {summary.duplicates}"
-        )
-        for f in summary.failures:
-            print(f"  failed #{f.feed_id} {f.url}: {f.error}")
-        if queued:
-            print(f"breaking-news alerts queued: {queued}")
-    return 0
+    return summary, queued
 
 
 # --- run --------------------------------------------------------------------------------------------
@@ -367,7 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fetch", help="one ingestion pass over due feeds")
     p.add_argument("--all", action="store_true", help="fetch every enabled feed, due or not")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
-    p.set_defaults(func=cmd_fetch)
+    p.set_defaults(func=cmd_fetch, settings=SETTINGS_DATABASE)  # reads the rest itself (_fetch_pass)
 
     _register_extra_commands(sub)
     return parser

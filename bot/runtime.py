@@ -7,13 +7,15 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.settings import Settings
-from storage.db import Database
-from storage.migrate import upgrade
-
+# SQLAlchemy (``storage.db``) is imported where the database is first opened and pydantic
+# (``bot.settings``) by whoever reads the settings: ``nashra fetch`` builds its fetcher from
+# ``fetch_policy`` before it knows whether the full pass (the engine, all settings) is needed.
 if TYPE_CHECKING:
+    from bot.fetchsettings import FetchSettings
+    from bot.settings import Settings
     from jobs.fetcher import Fetcher, FetchPolicy
     from jobs.ingest import Ingestor
+    from storage.db import Database
 
 DEFAULT_FEEDS = "data/default_feeds.opml"
 
@@ -27,10 +29,10 @@ class Services:
 
     __slots__ = ("_fetcher", "_ingestor", "db", "settings")
 
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(self, settings: Settings, db: Database, *, fetcher: Fetcher | None = None) -> None:
         self.settings = settings
         self.db = db
-        self._fetcher: Fetcher | None = None
+        self._fetcher: Fetcher | None = fetcher  # given: owned from now on (closed by ``aclose``)
         self._ingestor: Ingestor | None = None
 
     @property
@@ -57,7 +59,7 @@ class Services:
         await self.db.dispose()
 
 
-def fetch_policy(settings: Settings) -> FetchPolicy:
+def fetch_policy(settings: Settings | FetchSettings) -> FetchPolicy:
     from jobs.fetcher import FetchPolicy
 
     return FetchPolicy(
@@ -70,10 +72,15 @@ def fetch_policy(settings: Settings) -> FetchPolicy:
     )
 
 
-async def start_services(settings: Settings, *, migrate: bool = True) -> Services:
+async def start_services(
+    settings: Settings, *, migrate: bool = True, fetcher: Fetcher | None = None
+) -> Services:
+    from storage.db import Database
+    from storage.migrate import upgrade
+
     if migrate:
         upgrade(settings.database_url)
-    return Services(settings, Database(settings.database_url))
+    return Services(settings, Database(settings.database_url), fetcher=fetcher)
 
 
 async def seed_default_feeds(svc: Services) -> int:
@@ -100,8 +107,11 @@ async def stop_services(services: Services) -> None:
 
 
 @asynccontextmanager
-async def services(settings: Settings, *, migrate: bool = True) -> AsyncIterator[Services]:
-    svc = await start_services(settings, migrate=migrate)
+async def services(
+    settings: Settings, *, migrate: bool = True, fetcher: Fetcher | None = None
+) -> AsyncIterator[Services]:
+    """``fetcher``: one the caller built already, which the services then own and close."""
+    svc = await start_services(settings, migrate=migrate, fetcher=fetcher)
     try:
         yield svc
     finally:

@@ -235,6 +235,7 @@ class Fetcher:
         )
         self._global = asyncio.Semaphore(policy.concurrency)
         self._hosts: dict[str, _HostSlot] = {}
+        self._primed: dict[tuple[str, str | None, str | None], FetchResult] = {}
 
     @property
     def policy(self) -> FetchPolicy:
@@ -254,6 +255,15 @@ class Fetcher:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    def prime(self, result: FetchResult, *, etag: str | None, last_modified: str | None) -> None:
+        """Let the next ``fetch`` of ``result.url`` with these validators return ``result``, no request.
+
+        For a caller that fetched a feed already and hands over to code that will fetch it again
+        (``nashra fetch`` looks at every feed before deciding whether the full pass is needed): the
+        server is asked once, and a body it sent is not downloaded twice.
+        """
+        self._primed[(result.url, etag, last_modified)] = result
+
     async def fetch(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
     ) -> FetchResult:
@@ -261,7 +271,11 @@ class Fetcher:
 
         Outcomes: ``ok`` (2xx, body read), ``not_modified`` (304), ``gone`` (410), ``error`` (everything
         else, with ``error`` set; ``retry_after`` set on 429/503 when the server says when to return).
+        A result handed over with ``prime`` for these same arguments is returned instead, once.
         """
+        primed = self._primed.pop((url, etag, last_modified), None)
+        if primed is not None:
+            return primed
         policy = self._policy
 
         def failure(final_url: str, message: str, status: int | None = None) -> FetchResult:

@@ -10,13 +10,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from jobs import metrics
 from jobs.fetcher import Fetcher, FetchResult
+from jobs.outcomes import FeedOutcome as FeedOutcome  # re-exported: defined apart for jobs.unchanged
+from jobs.outcomes import IngestSummary as IngestSummary
 from jobs.stories import StoryClusterer
 from jobs.workers import worker_id
 from news.models import Article, ParsedFeed
@@ -32,47 +34,6 @@ if TYPE_CHECKING:
     from news.classifier import TopicClassifier
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class FeedOutcome:
-    feed_id: int
-    url: str
-    status: str  # ok | not_modified | failed | disabled
-    new: int = 0
-    duplicates: int = 0
-    error: str | None = None
-
-
-@dataclass(slots=True)
-class IngestSummary:
-    feeds_ok: int = 0
-    feeds_failed: int = 0
-    feeds_not_modified: int = 0
-    new: int = 0
-    duplicates: int = 0
-    failures: list[FeedOutcome] = field(default_factory=list)
-
-    def add(self, outcome: FeedOutcome) -> None:
-        if outcome.status in ("failed", "disabled"):
-            self.feeds_failed += 1
-            self.failures.append(outcome)
-        else:
-            self.feeds_ok += 1
-            if outcome.status == "not_modified":
-                self.feeds_not_modified += 1
-        self.new += outcome.new
-        self.duplicates += outcome.duplicates
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "feeds_ok": self.feeds_ok,
-            "feeds_failed": self.feeds_failed,
-            "feeds_not_modified": self.feeds_not_modified,
-            "new": self.new,
-            "duplicates": self.duplicates,
-            "failures": [{"feed_id": f.feed_id, "url": f.url, "error": f.error} for f in self.failures],
-        }
 
 
 class Enricher:

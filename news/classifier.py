@@ -8,6 +8,10 @@ sublinear TF times IDF and L2-normalized. ``Featurizer`` names the features (tra
 vocabulary from it); ``TopicClassifier.feature_ids`` finds the same features as column numbers with
 numpy (a bigram is a pair of unigram columns, looked up in a sorted array), which is what makes
 inference fast, and training builds its matrices through that same method, so the two cannot drift.
+The file stores the vocabulary as those lookup tables need it (``VocabularyTables``: the unigrams' names,
+and for every other column the unigram columns it is made of), so loading creates no string per bigram
+feature and the names are rebuilt only when asked for; loading took ~0.3 s and ~50 MB of memory when
+it went through ~120k names.
 Reading a word for the first time (normalizing, tokenizing, stemming) is most of the cost of new text,
 so the model file also carries a table of the training corpus's common word forms, as written, with
 their stems' columns (``WordTable``): a precomputed cache, which changes no feature (the tests check it
@@ -35,7 +39,7 @@ import io
 import json
 import math
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
@@ -50,7 +54,7 @@ import numpy.typing as npt
 from news.arabic import chunk_tokens, chunk_tokens_many, chunks, stem, stem_many, stem_tokens, tokenize
 
 MODEL_RESOURCE = "topics.npz"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the vocabulary stored as its structure (``VocabularyTables``)
 _CACHE_LIMIT = 200_000
 
 FloatArray = npt.NDArray[np.float32]
@@ -153,9 +157,18 @@ class _ChunkCodes:
 
     __slots__ = ("_pieces", "_tokens", "_unigrams", "memo", "multi")
 
-    def __init__(self, pieces: Mapping[str, int], tokens: Mapping[str, int], unigrams: _Columns) -> None:
-        self._pieces = pieces  # the model's word forms as written → column: where the memo starts
-        self.memo: dict[str, int] = dict(self._pieces)
+    def __init__(
+        self,
+        pieces: Callable[[], dict[str, int]],
+        tokens: Mapping[str, int],
+        unigrams: _Columns,
+        *,
+        memo: dict[str, int] | None = None,
+    ) -> None:
+        # The model's word forms as written → column, where the memo starts (``memo``) and restarts:
+        # built from the model's arrays again rather than kept as a second 65k-entry dict beside it.
+        self._pieces = pieces
+        self.memo: dict[str, int] = pieces() if memo is None else memo
         self.multi: list[IntArray] = []
         self._tokens = tokens  # the forms that are normalized tokens already → column
         self._unigrams = unigrams
@@ -168,7 +181,7 @@ class _ChunkCodes:
         """
         pieces_of = [chunks(text) for text in texts]
         if len(self.memo) + sum(map(len, pieces_of)) > _CACHE_LIMIT:
-            self.memo = dict(self._pieces)
+            self.memo = self._pieces()
             self.multi.clear()
         memo_get = self.memo.get
         codes_of = [
@@ -280,6 +293,161 @@ class TopicPrediction:
     topics: tuple[str, ...]
 
 
+class VocabularyTables(NamedTuple):
+    """The vocabulary as scoring reads it, which is also how a model file stores it.
+
+    ``unigrams``: unigram name → column, in column order; ``bigram_codes``: the sorted codes
+    ``col(a) * n + col(b)`` of the bigram features «a b», with their columns in ``bigram_cols``;
+    ``title_cols``: for each unigram column, the column of its title feature («t:a»), else -1. Built
+    from feature names (``of``, at training) or from the file's structure (``from_structure``), which
+    creates no string per bigram: the names are ~120k Python strings whose churn used to leave ~20 MB
+    of the process's memory behind once freed.
+    """
+
+    unigrams: _Columns
+    bigram_codes: IntArray
+    bigram_cols: IntArray
+    title_cols: IntArray
+    n_features: int
+
+    @classmethod
+    def of(cls, vocabulary: Sequence[str]) -> VocabularyTables:
+        """Tables from feature names in column order.
+
+        A bigram's two unigrams are in any vocabulary cut by document frequency, since a pair never
+        occurs in more documents than either of its words; a title feature's word likewise.
+        """
+        n = len(vocabulary)
+        if len(set(vocabulary)) != n:
+            raise ValueError("the vocabulary holds a feature twice")
+        unigrams = _Columns()
+        bigram_cols: list[int] = []
+        title_at: list[int] = []
+        for col, feature in enumerate(vocabulary):
+            if " " in feature:
+                bigram_cols.append(col)
+            elif feature.startswith(TITLE_PREFIX):
+                title_at.append(col)
+            else:
+                unigrams[feature] = col
+        words = " ".join([vocabulary[c] for c in bigram_cols]).split(" ") if bigram_cols else []
+        if len(words) != 2 * len(bigram_cols):
+            raise ValueError("a bigram feature is not two words")
+        pair_cols = np.fromiter(map(unigrams.__getitem__, words), dtype=np.int64, count=len(words))
+        if len(pair_cols) and pair_cols.min() < 0:
+            bad = vocabulary[bigram_cols[int(np.flatnonzero(pair_cols < 0)[0]) // 2]]
+            raise ValueError(f"bigram {bad!r} has a word outside the vocabulary")
+        title_words = [vocabulary[c][len(TITLE_PREFIX) :] for c in title_at]
+        word_cols = np.fromiter(map(unigrams.__getitem__, title_words), np.int64, count=len(title_words))
+        if len(word_cols) and word_cols.min() < 0:
+            bad = vocabulary[title_at[int(np.flatnonzero(word_cols < 0)[0])]]
+            raise ValueError(f"title feature {bad!r} has a word outside the vocabulary")
+        first = np.full(n, -1, dtype=np.int32)
+        second = np.full(n, -1, dtype=np.int32)
+        first[bigram_cols], second[bigram_cols] = pair_cols[0::2], pair_cols[1::2]
+        first[title_at], second[title_at] = word_cols, _TITLE
+        return cls._build(unigrams, first, second)
+
+    @classmethod
+    def from_structure(
+        cls, unigram_names: Sequence[str], first: npt.NDArray[Any], second: npt.NDArray[Any]
+    ) -> VocabularyTables:
+        """Tables from the names of the unigrams (in column order) and what every column is made of.
+
+        Column ``c`` is a unigram when ``first[c] == second[c] == -1``, the bigram of the unigram
+        columns ``first[c]`` and ``second[c]``, or the title feature of unigram ``first[c]`` when
+        ``second[c] == -2``. Anything else (a column pointing outside the unigrams, a feature twice)
+        is refused, as ``of`` refuses the same vocabulary spelt as names.
+        """
+        first = np.asarray(first, dtype=np.int32)
+        second = np.asarray(second, dtype=np.int32)
+        n = len(first)
+        if first.shape != (n,) or second.shape != (n,):
+            raise ValueError("the vocabulary's structure arrays differ in shape")
+        is_unigram = (first == -1) & (second == -1)
+        unigram_at = np.flatnonzero(is_unigram)
+        if len(unigram_at) != len(unigram_names):
+            raise ValueError("the vocabulary's unigram names do not match its structure")
+        unigrams = _Columns(zip(unigram_names, unigram_at.tolist(), strict=True))
+        if len(unigrams) != len(unigram_names):
+            raise ValueError("the vocabulary holds a feature twice")
+        built = (second >= 0) | (second == _TITLE)
+        parts = np.concatenate([first[built], second[second >= 0]])
+        if not np.array_equal(built, ~is_unigram) or (
+            len(parts) and (parts.min() < 0 or parts.max() >= n or not is_unigram[parts].all())
+        ):
+            raise ValueError("a vocabulary column is made of something other than unigrams")
+        return cls._build(unigrams, first, second)
+
+    @classmethod
+    def _build(
+        cls, unigrams: _Columns, first: npt.NDArray[np.int32], second: npt.NDArray[np.int32]
+    ) -> VocabularyTables:
+        n = len(first)
+        bigram_at = np.flatnonzero(second >= 0)
+        codes = first[bigram_at].astype(np.int64) * n + second[bigram_at]
+        title_at = np.flatnonzero(second == _TITLE)
+        title_words = first[title_at]
+        if len(np.unique(codes)) != len(codes) or len(np.unique(title_words)) != len(title_words):
+            raise ValueError("the vocabulary holds a feature twice")
+        title_cols = np.full(n, -1, dtype=np.int64)
+        title_cols[title_words] = title_at
+        order = np.argsort(codes, kind="stable")
+        return cls(unigrams, codes[order], bigram_at.astype(np.int64)[order], title_cols, n)
+
+    def structure(self) -> tuple[list[str], npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+        """(unigram names in column order, ``first``, ``second``): what ``from_structure`` reads."""
+        n = self.n_features
+        first = np.full(n, -1, dtype=np.int32)
+        second = np.full(n, -1, dtype=np.int32)
+        first[self.bigram_cols] = self.bigram_codes // max(n, 1)
+        second[self.bigram_cols] = self.bigram_codes % max(n, 1)
+        words = np.flatnonzero(self.title_cols >= 0)
+        first[self.title_cols[words]] = words
+        second[self.title_cols[words]] = _TITLE
+        return sorted(self.unigrams, key=self.unigrams.__getitem__), first, second
+
+    def names(self) -> tuple[str, ...]:
+        """Every feature's name, in column order: «a», «a b», «t:a»."""
+        n = self.n_features
+        out = [""] * n
+        for name, col in self.unigrams.items():
+            out[col] = name
+        firsts, seconds = (self.bigram_codes // max(n, 1)).tolist(), (self.bigram_codes % max(n, 1)).tolist()
+        for col, a, b in zip(self.bigram_cols.tolist(), firsts, seconds, strict=True):
+            out[col] = f"{out[a]} {out[b]}"
+        words = np.flatnonzero(self.title_cols >= 0)
+        for word, col in zip(words.tolist(), self.title_cols[words].tolist(), strict=True):
+            out[col] = TITLE_PREFIX + out[word]
+        return tuple(out)
+
+
+_TITLE = -2  # ``VocabularyTables`` structure: in ``second``, a title feature
+
+
+class StoredWords(NamedTuple):
+    """A table of word forms as a model file stores it: sorted by form, UTF-8 text, parallel arrays.
+
+    Read into the memo's dict in one pass (``TopicClassifier._word_dicts``): going through a
+    ``WordTable``'s lists first made 130k short-lived objects that left the heap fragmented.
+    """
+
+    blob: bytes  # the forms joined by newlines
+    columns: npt.NDArray[np.int32]
+    tokens: npt.NDArray[np.uint8]
+
+    @classmethod
+    def of(cls, table: WordTable) -> StoredWords:
+        if not len(table.forms) == len(table.columns) == len(table.tokens):
+            raise ValueError("the word table's lists differ in length")
+        order = sorted(range(len(table.forms)), key=table.forms.__getitem__)
+        return cls(
+            "\n".join(table.forms[i] for i in order).encode("utf-8"),
+            np.asarray(table.columns, dtype=np.int32).reshape(-1)[order],
+            np.asarray(table.tokens, dtype=np.uint8).reshape(-1)[order],
+        )
+
+
 class TopicClassifier:
     """A loaded linear topic model. ``load()`` gives the shipped one, loaded once per process."""
 
@@ -287,7 +455,7 @@ class TopicClassifier:
         self,
         *,
         classes: Sequence[str],
-        vocabulary: Sequence[str],
+        vocabulary: Sequence[str] | VocabularyTables,
         idf: FloatArray,
         coef: FloatArray,
         intercept: FloatArray,
@@ -295,10 +463,13 @@ class TopicClassifier:
         temperature: float,
         second_min_prob: float,
         info: Mapping[str, Any] | None = None,
-        words: WordTable | None = None,
+        words: WordTable | StoredWords | None = None,
         sources: SourceWeights | None = None,
     ) -> None:
-        if coef.shape != (len(vocabulary), len(classes)) or idf.shape != (len(vocabulary),):
+        """``vocabulary``: the feature names in column order, or the tables a model file stores;
+        ``words`` likewise a ``WordTable`` or its stored arrays."""
+        tables = vocabulary if isinstance(vocabulary, VocabularyTables) else VocabularyTables.of(vocabulary)
+        if coef.shape != (tables.n_features, len(classes)) or idf.shape != (tables.n_features,):
             raise ValueError("model arrays do not match the vocabulary and classes")
         if sources is not None:
             n = len(sources.names)
@@ -325,25 +496,33 @@ class TopicClassifier:
         self.temperature = temperature
         self.second_min_prob = second_min_prob
         self.info: dict[str, Any] = dict(info or {})  # provenance: data, calibration figures
-        if len(set(vocabulary)) != len(vocabulary):
-            raise ValueError("the vocabulary holds a feature twice")
-        # Scoring needs only the lookup tables built here; the names (~120k strings, ~10 MB as Python
-        # objects) are kept as their UTF-8 text, for ``vocabulary()`` and ``to_bytes``.
-        self._n_features = len(vocabulary)
-        self._vocabulary_utf8 = "\n".join(vocabulary).encode("utf-8")
-        self._unigrams, self._bigram_codes, self._bigram_cols, self._title_cols = _lookup_tables(vocabulary)
-        # Word forms with their stems' columns, found at training time (``word_table``): a stemming cache.
-        self._words = table = words or WordTable([], [], [])
-        if not len(table.forms) == len(table.columns) == len(table.tokens):
-            raise ValueError("the word table's lists differ in length")
-        pairs = zip(table.forms, table.columns, strict=True)
-        tokens = dict(compress(zip(table.forms, table.columns, strict=True), table.tokens))
-        self._chunk_codes = _ChunkCodes(dict(pairs), tokens, self._unigrams)
+        # Scoring needs only the lookup tables; the feature names (~120k strings, ~10 MB as Python
+        # objects, and as much again left fragmented once freed) are rebuilt from them on demand.
+        self._tables = tables
+        self._unigrams = tables.unigrams
+        # Word forms with their stems' columns, found at training time (``word_table``): a stemming
+        # cache, kept as the file stores it (sorted, UTF-8, parallel arrays) and read into the memo.
+        stored = words if isinstance(words, StoredWords) else StoredWords.of(words or WordTable([], [], []))
+        self._word_blob, self._word_columns, self._word_tokens = stored
+        memo, token_columns = self._word_dicts()
+        self._chunk_codes = _ChunkCodes(self._word_memo, token_columns, self._unigrams, memo=memo)
         self._idf = idf.astype(np.float32)
-        # Stored in half precision; rounding here too makes a freshly trained model score exactly as
-        # the same model read back from its file.
-        self._coef = coef.astype(np.float16).astype(np.float32)
+        # Stored in half precision and kept so (rows are widened as scoring gathers them): a freshly
+        # trained model scores exactly as the same model read back from its file.
+        self._coef16 = coef.astype(np.float16)
         self._intercept = intercept.astype(np.float32)
+
+    def _word_forms(self) -> list[str]:
+        return self._word_blob.decode("utf-8").split("\n") if len(self._word_columns) else []
+
+    def _word_memo(self) -> dict[str, int]:
+        """Word form → column of its stem, for every form of the table: where ``_ChunkCodes`` starts."""
+        return dict(zip(self._word_forms(), self._word_columns.tolist(), strict=True))
+
+    def _word_dicts(self) -> tuple[dict[str, int], dict[str, int]]:
+        """``_word_memo`` and the forms that are normalized tokens as written → column, sharing strings."""
+        memo = self._word_memo()
+        return memo, dict(compress(memo.items(), self._word_tokens.tolist()))
 
     # --- loading and saving -----------------------------------------------------------------------
 
@@ -363,16 +542,13 @@ class TopicClassifier:
             meta = json.loads(bytes(npz["meta"]).decode("utf-8"))
             if meta.get("format") != FORMAT_VERSION:
                 raise ValueError(f"unsupported topic model format {meta.get('format')!r}")
-            joined = bytes(npz["vocabulary"]).decode("utf-8")
-            vocabulary = joined.split("\n") if joined else []
+            joined = bytes(npz["unigrams"]).decode("utf-8")
+            tables = VocabularyTables.from_structure(
+                joined.split("\n") if joined else [], npz["first"], npz["second"]
+            )
             words = None
             if "words" in npz.files:
-                joined_words = bytes(npz["words"]).decode("utf-8")
-                words = WordTable(
-                    joined_words.split("\n") if joined_words else [],
-                    npz["word_columns"].tolist(),
-                    npz["word_is_token"].astype(bool).tolist(),
-                )
+                words = StoredWords(bytes(npz["words"]), npz["word_columns"], npz["word_is_token"])
             sources = None
             if "sources" in meta:
                 src = meta["sources"]
@@ -387,7 +563,7 @@ class TopicClassifier:
                 )
             return cls(
                 classes=meta["classes"],
-                vocabulary=vocabulary,
+                vocabulary=tables,
                 idf=npz["idf"],
                 coef=npz["coef"],
                 intercept=npz["intercept"],
@@ -420,20 +596,22 @@ class TopicClassifier:
                 "temperature": self.sources.temperature,
                 "second_min_prob": self.sources.second_min_prob,
             }
+        unigram_names, first, second = self._tables.structure()
         arrays: dict[str, npt.NDArray[Any]] = {
             "meta": np.frombuffer(json.dumps(meta, sort_keys=True).encode("utf-8"), dtype=np.uint8),
-            "vocabulary": np.frombuffer(self._vocabulary_utf8, dtype=np.uint8),
+            # The vocabulary as its structure: unigram names, and what each column is made of.
+            "unigrams": np.frombuffer("\n".join(unigram_names).encode("utf-8"), dtype=np.uint8),
+            "first": first,
+            "second": second,
             "idf": self._idf,
             # Half precision halves the file; scores move by ~1e-3, far below any decision margin.
-            "coef": self._coef.astype(np.float16),
+            "coef": self._coef16,
             "intercept": self._intercept,
         }
-        if self._words.forms:
-            order = sorted(range(len(self._words.forms)), key=self._words.forms.__getitem__)
-            forms = "\n".join(self._words.forms[i] for i in order)
-            arrays["words"] = np.frombuffer(forms.encode("utf-8"), dtype=np.uint8)
-            arrays["word_columns"] = np.asarray(self._words.columns, dtype=np.int32)[order]
-            arrays["word_is_token"] = np.asarray(self._words.tokens, dtype=np.uint8)[order]
+        if len(self._word_columns):
+            arrays["words"] = np.frombuffer(self._word_blob, dtype=np.uint8)
+            arrays["word_columns"] = self._word_columns
+            arrays["word_is_token"] = self._word_tokens
         if self.sources is not None:
             arrays["source_shared"] = self.sources.shared
             # Zero wherever the outlet never used a feature: most of each block, which deflate shrinks.
@@ -454,16 +632,17 @@ class TopicClassifier:
 
     @property
     def n_features(self) -> int:
-        return self._n_features
+        return self._tables.n_features
 
     def vocabulary(self) -> tuple[str, ...]:
-        """Feature names, in column order."""
-        joined = self._vocabulary_utf8.decode("utf-8")
-        return tuple(joined.split("\n")) if self._n_features else ()
+        """Feature names, in column order (rebuilt from the lookup tables)."""
+        return self._tables.names()
 
     def words(self) -> WordTable:
-        """The stored table of word forms (a cache of tokenizing and stemming)."""
-        return self._words
+        """The stored table of word forms (a cache of tokenizing and stemming), sorted by form."""
+        return WordTable(
+            self._word_forms(), self._word_columns.tolist(), self._word_tokens.astype(bool).tolist()
+        )
 
     def word_table(self, pieces: Iterable[str]) -> WordTable:
         """The table of word forms to store with this model, from pieces of text (``arabic.chunks``).
@@ -486,8 +665,9 @@ class TopicClassifier:
 
     @property
     def coef(self) -> FloatArray:
-        """Weights, one row per feature and one column per class."""
-        return self._coef
+        """Weights, one row per feature and one column per class (a single-precision copy)."""
+        coef: FloatArray = self._coef16.astype(np.float32)
+        return coef
 
     @property
     def intercept(self) -> FloatArray:
@@ -538,7 +718,7 @@ class TopicClassifier:
             parts.append(self._bigrams(seq))
         if cfg.title_prefix and len(title_cols):
             head = seq[: len(title_cols)]
-            mapped = self._title_cols[head[head >= 0]]
+            mapped = self._tables.title_cols[head[head >= 0]]
             parts.append(mapped[mapped >= 0])
         return np.concatenate(parts)
 
@@ -546,15 +726,16 @@ class TopicClassifier:
         first, second = seq[:-1], seq[1:]
         both = (first >= 0) & (second >= 0)
         codes = first[both] * self.n_features + second[both]
-        if not len(codes) or not len(self._bigram_codes):
+        table, table_cols = self._tables.bigram_codes, self._tables.bigram_cols
+        if not len(codes) or not len(table):
             return np.zeros(0, dtype=np.int64)
         # Sorted keys make the binary searches walk the table in order (numpy starts each one where
         # the last ended), about twice as fast; the order of feature ids does not matter.
         codes.sort()
-        at = np.searchsorted(self._bigram_codes, codes)
-        at[at == len(self._bigram_codes)] = 0
-        hit = self._bigram_codes[at] == codes
-        found: IntArray = self._bigram_cols[at[hit]]
+        at = np.searchsorted(table, codes)
+        at[at == len(table)] = 0
+        hit = table[at] == codes
+        found: IntArray = table_cols[at[hit]]
         return found
 
     def vectorize(self, docs: Iterable[IntArray]) -> tuple[IntArray, IntArray, FloatArray]:
@@ -591,7 +772,7 @@ class TopicClassifier:
         n_docs = len(indptr) - 1
         if source is None or self.sources is None:
             out = np.tile(self._intercept, (n_docs, 1))
-            rows = self._coef[indices] if len(indices) else None
+            rows = self._coef16[indices].astype(np.float32) if len(indices) else None
         else:
             out = np.tile(self.sources.intercept, (n_docs, 1))
             rows = None
@@ -661,42 +842,6 @@ class TopicClassifier:
             topics.append(self.classes[second])
         scores = {c: round(float(p), 6) for c, p in zip(self.classes, probs, strict=True)}
         return TopicPrediction(best=best, scores=scores, topics=tuple(topics))
-
-
-def _lookup_tables(vocabulary: Sequence[str]) -> tuple[_Columns, IntArray, IntArray, IntArray]:
-    """Unigram columns, sorted bigram codes with their columns, and the title column of each unigram.
-
-    A bigram «a b» has code ``col(a) * n + col(b)``; both unigrams are in any vocabulary cut by
-    document frequency, since a pair never occurs in more documents than either of its words.
-    """
-    n = len(vocabulary)
-    unigrams = _Columns()
-    bigram_cols: list[int] = []
-    title_at: list[int] = []
-    for col, feature in enumerate(vocabulary):  # one pass: this is most of loading a model
-        if " " in feature:
-            bigram_cols.append(col)
-        elif feature.startswith(TITLE_PREFIX):
-            title_at.append(col)
-        else:
-            unigrams[feature] = col
-    words = " ".join([vocabulary[c] for c in bigram_cols]).split(" ") if bigram_cols else []
-    if len(words) != 2 * len(bigram_cols):
-        raise ValueError("a bigram feature is not two words")
-    pair_cols = np.fromiter(map(unigrams.__getitem__, words), dtype=np.int64, count=len(words))
-    if len(pair_cols) and pair_cols.min() < 0:
-        bad = vocabulary[bigram_cols[int(np.flatnonzero(pair_cols < 0)[0]) // 2]]
-        raise ValueError(f"bigram {bad!r} has a word outside the vocabulary")
-    codes = pair_cols[0::2] * n + pair_cols[1::2]
-    title_words = [vocabulary[c][len(TITLE_PREFIX) :] for c in title_at]
-    word_cols = np.fromiter(map(unigrams.__getitem__, title_words), dtype=np.int64, count=len(title_words))
-    if len(word_cols) and word_cols.min() < 0:
-        bad = vocabulary[title_at[int(np.flatnonzero(word_cols < 0)[0])]]
-        raise ValueError(f"title feature {bad!r} has a word outside the vocabulary")
-    title_cols = np.full(n, -1, dtype=np.int64)
-    title_cols[word_cols] = np.asarray(title_at, dtype=np.int64)
-    order = np.argsort(codes, kind="stable")
-    return unigrams, codes[order], np.asarray(bigram_cols, dtype=np.int64)[order], title_cols
 
 
 @cache

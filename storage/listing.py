@@ -10,9 +10,11 @@ and reports errors as every other command does. It writes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from storage.feedinfo import FeedInfo
 from storage.migrate import script_heads
@@ -28,7 +30,7 @@ _LIST_SQL = (
 _VERSION_SQL = "SELECT version_num FROM alembic_version"
 
 
-def _utc(value: Any) -> datetime | None:
+def utc(value: Any) -> datetime | None:
     """A stored timestamp as aware UTC, as ``storage.schema.UTCDateTime`` returns it.
 
     SQLite keeps SQLAlchemy's text form (``2026-12-06 21:06:32.498000``, naive UTC); PostgreSQL gives
@@ -43,8 +45,9 @@ def _utc(value: Any) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _feed(row: tuple[Any, ...]) -> FeedInfo:
-    next_check_at = _utc(row[6])
+def feed_from_row(row: Sequence[Any]) -> FeedInfo:
+    """A ``FeedInfo`` from the columns of ``_LIST_SQL`` (also ``storage.conditional``'s)."""
+    next_check_at = utc(row[6])
     assert next_check_at is not None  # NOT NULL in the schema
     return FeedInfo(
         id=int(row[0]),
@@ -54,8 +57,8 @@ def _feed(row: tuple[Any, ...]) -> FeedInfo:
         etag=row[4],
         last_modified=row[5],
         next_check_at=next_check_at,
-        last_checked_at=_utc(row[7]),
-        last_ok_at=_utc(row[8]),
+        last_checked_at=utc(row[7]),
+        last_ok_at=utc(row[8]),
         error_count=int(row[9]),
         last_error=row[10],
         disabled=bool(row[11]),
@@ -64,19 +67,30 @@ def _feed(row: tuple[Any, ...]) -> FeedInfo:
     )
 
 
-def _read(conn: Any) -> list[FeedInfo] | None:
-    cur = conn.cursor()
+class DriverDatabase(NamedTuple):
+    """A plain DB-API connection to a database at the migration heads, for the driver-only paths."""
+
+    conn: Any
+    backend: str  # "sqlite" | "postgresql"
+    placeholder: str  # the driver's parameter marker: "?" (sqlite3) or "%s" (psycopg)
+    error: type[Exception]  # the driver's base error: any of these means "take the full path"
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """A cursor on ``sql``, written with ``?`` markers whatever the driver wants."""
+        cur = self.conn.cursor()
+        cur.execute(sql.replace("?", self.placeholder) if self.placeholder != "?" else sql, params)
+        return cur
+
+
+def _at_heads(db: DriverDatabase) -> bool:
+    cur = db.execute(_VERSION_SQL)
     try:
-        cur.execute(_VERSION_SQL)
-        if frozenset(r[0] for r in cur.fetchall()) != script_heads():
-            return None
-        cur.execute(_LIST_SQL)
-        return [_feed(r) for r in cur.fetchall()]
+        return frozenset(r[0] for r in cur.fetchall()) == script_heads()
     finally:
         cur.close()
 
 
-def _split_url(url: str) -> tuple[str, str] | None:
+def split_url(url: str) -> tuple[str, str] | None:
     """(backend, the rest after ``://``) of a ``sqlite:///…`` or ``postgresql://…`` URL, with or
     without a ``+driver``; None for anything else."""
     scheme, sep, rest = url.partition("://")
@@ -86,18 +100,47 @@ def _split_url(url: str) -> tuple[str, str] | None:
     return ("sqlite" if backend == "sqlite" else "postgresql"), rest
 
 
+@contextmanager
+def current_database(url: str) -> Iterator[DriverDatabase | None]:
+    """The database at ``url`` through its bare driver when it is at the migration heads, else None.
+
+    None as well for a URL or a file the driver path does not open (no file yet, in memory, options in
+    the URL) and for any driver error while connecting or reading the revision. The connection is
+    closed on leaving; an open transaction is rolled back unless the caller committed it.
+    """
+    parts = split_url(url)
+    db = None
+    if parts is not None:
+        db = _connect_sqlite(parts[1]) if parts[0] == "sqlite" else _connect_postgresql(parts[1])
+    if db is None:
+        yield None
+        return
+    try:
+        try:
+            current = _at_heads(db)
+        except db.error:
+            current = False
+        yield db if current else None
+    finally:
+        db.conn.close()
+
+
 def list_feeds_readonly(url: str) -> list[FeedInfo] | None:
     """Every feed with its article count, ordered by id; ``None`` when the full path must answer."""
-    parts = _split_url(url)
-    if parts is None:
-        return None
-    backend, rest = parts
-    if backend == "sqlite":
-        return _list_sqlite(rest)
-    return _list_postgresql(rest)
+    with current_database(url) as db:
+        if db is None:
+            return None
+        try:
+            cur = db.execute(_LIST_SQL)
+            try:
+                return [feed_from_row(r) for r in cur.fetchall()]
+            finally:
+                cur.close()
+        except db.error:
+            return None
 
 
-def _list_sqlite(rest: str) -> list[FeedInfo] | None:
+def _connect_sqlite(rest: str) -> DriverDatabase | None:
     import sqlite3
 
     # ``sqlite:///data/x.db`` → ``data/x.db``; ``sqlite:////abs/x.db`` → ``/abs/x.db``. In-memory
@@ -108,23 +151,19 @@ def _list_sqlite(rest: str) -> list[FeedInfo] | None:
     if not path or path == ":memory:" or not Path(path).expanduser().is_file():
         return None
     try:
-        # A read against a writer holds no lock in WAL mode; the timeout covers a rollback-journal file.
+        # A read against a writer holds no lock in WAL mode; the timeout covers a rollback-journal file
+        # and a writer (as the engine's busy_timeout does).
         conn = sqlite3.connect(Path(path).expanduser(), timeout=30)
     except sqlite3.Error:
         return None
-    try:
-        return _read(conn)
-    except sqlite3.Error:
-        return None
-    finally:
-        conn.close()
+    return DriverDatabase(conn, "sqlite", "?", sqlite3.Error)
 
 
-def _list_postgresql(rest: str) -> list[FeedInfo] | None:
+def _connect_postgresql(rest: str) -> DriverDatabase | None:
     import psycopg
 
     try:
-        with psycopg.connect("postgresql://" + rest, connect_timeout=10) as conn:
-            return _read(conn)
+        conn = psycopg.connect("postgresql://" + rest, connect_timeout=10)
     except psycopg.Error:
         return None
+    return DriverDatabase(conn, "postgresql", "%s", psycopg.Error)

@@ -241,7 +241,9 @@ def test_an_unchanged_re_run_loads_no_arabic_pipeline(
     cli_env: Path, db_url: str, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """When every feed answers 304 there is nothing to parse, classify or cluster: a fresh process
-    must not import feedparser or numpy, nor read the story index's window from the database."""
+    must not import feedparser or numpy, nor read the story index's window from the database; the
+    validators are read and the schedules moved through the bare driver, without SQLAlchemy, and
+    the fetch settings read without pydantic."""
     for name in ("bbc.xml", "cnn.xml"):
         assert run(cli_env, "feeds", "add", feed_server.url(f"/feeds/{name}")) == 0
     assert run(cli_env, "fetch", "--all", "--json") == 0
@@ -250,7 +252,7 @@ def test_an_unchanged_re_run_loads_no_arabic_pipeline(
     code = (
         "import sys\nfrom bot.cli import main\n"
         f"main(['--env-file', {str(cli_env)!r}, 'fetch', '--all', '--json'])\n"
-        "heavy = ('numpy', 'feedparser', 'news.cluster', 'news.classifier')\n"
+        "heavy = ('numpy', 'feedparser', 'news.cluster', 'news.classifier', 'sqlalchemy', 'pydantic')\n"
         "print(sorted(m for m in heavy if m in sys.modules))"
     )
     done = _fresh_python(code, env)

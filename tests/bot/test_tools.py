@@ -178,3 +178,49 @@ def test_malformed_line_names_its_number_and_writes_nothing(
     assert code == 1
     assert out == ""
     assert words in err
+
+
+def _many_articles(n: int) -> tuple[list[tuple[str, str, str]], list[str | None]]:
+    """``n`` distinct articles from the topic fixtures, with known outlets' URLs and none."""
+    base = records("topics/articles.jsonl")
+    urls = ["https://www.bbc.com/arabic/x", "https://arabic.cnn.com/y", None, "https://example.org/z"]
+    texts, links = [], []
+    for i in range(n):
+        a = base[i % len(base)]
+        texts.append((f"{a['title']} {i}", str(a["description"]), str(a["text"])[: 200 + i % 300]))
+        links.append(urls[i % len(urls)])
+    return texts, links
+
+
+@pytest.mark.parametrize("cores", [1, 2])
+def test_classify_on_two_cores_answers_as_one_batch(monkeypatch: pytest.MonkeyPatch, cores: int) -> None:
+    from bot import tools
+    from news.classifier import TopicClassifier
+
+    model = TopicClassifier.load()
+    texts, urls = _many_articles(tools.PARALLEL_MIN_ARTICLES + 25)
+    expected = TopicClassifier.from_bytes(model.to_bytes()).predict_many(texts, urls)  # a fresh memo
+    monkeypatch.setattr("os.sched_getaffinity", lambda _pid: set(range(cores)), raising=False)
+    assert tools.predict_on_all_cores(model, texts, urls) == expected
+    few = tools.PARALLEL_MIN_ARTICLES - 1
+    assert tools.predict_on_all_cores(model, texts[:few], urls[:few]) == expected[:few]
+
+
+def test_classify_whole_command_on_two_cores(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from bot import tools
+
+    monkeypatch.setattr("os.sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    texts, urls = _many_articles(tools.PARALLEL_MIN_ARTICLES + 1)
+    items = [
+        {"title": t, "description": d, "text": x, "url": u, "n": i}
+        for i, ((t, d, x), u) in enumerate(zip(texts, urls, strict=True))
+    ]
+    code, out, _ = run_tool(monkeypatch, capsys, tmp_path, as_jsonl(items), "classify")
+    assert code == 0
+    got = [json.loads(line) for line in out.splitlines()]
+    assert [g["n"] for g in got] == list(range(len(items)))
+    monkeypatch.setattr(tools, "PARALLEL_MIN_ARTICLES", 10**9)
+    code, alone, _ = run_tool(monkeypatch, capsys, tmp_path, as_jsonl(items), "classify")
+    assert code == 0 and alone == out

@@ -767,3 +767,15 @@ def test_fetch_result_is_immutable() -> None:
         result.body = b"x"  # type: ignore[misc]
     with pytest.raises(TypeError):
         result.headers["x"] = "y"  # type: ignore[index]
+
+
+async def test_a_primed_result_answers_the_same_fetch_once(fetcher: Fetcher, feed_server: FeedServer) -> None:
+    url = feed_server.route("/primed.xml", body=b"<rss/>", etag='"1"')
+    first = await fetcher.fetch(url)
+    fetcher.prime(first, etag=None, last_modified=None)
+    assert await fetcher.fetch(url) is first  # handed over: no second request
+    assert len(feed_server.requests_for("/primed.xml")) == 1
+    fetcher.prime(first, etag=None, last_modified=None)
+    again = await fetcher.fetch(url, etag='"1"')  # other validators: the server is asked
+    assert again.outcome == "not_modified"
+    assert len(feed_server.requests_for("/primed.xml")) == 2

@@ -217,6 +217,91 @@ def test_word_table_of_pieces_keeps_single_words() -> None:
     assert sorted(again.feature_ids("أسعار النفط، جديد").tolist()) == [0, 1]
 
 
+# --- the vocabulary's tables, as the model file stores them ----------------------------------------------
+
+SMALL_VOCABULARY = ["اسعار", "اسعار نفط", "t:نفط", "نفط", "نفط اسعار", "t:اسعار", "يوم"]
+
+
+def test_vocabulary_tables_from_names_and_from_structure_agree() -> None:
+    from news.classifier import VocabularyTables
+
+    tables = VocabularyTables.of(SMALL_VOCABULARY)
+    assert tables.names() == tuple(SMALL_VOCABULARY)
+    again = VocabularyTables.from_structure(*tables.structure())
+    assert again.unigrams == tables.unigrams and list(again.unigrams) == ["اسعار", "نفط", "يوم"]
+    for name in ("bigram_codes", "bigram_cols", "title_cols"):
+        assert np.array_equal(getattr(again, name), getattr(tables, name)), name
+    assert again.n_features == len(SMALL_VOCABULARY)
+    assert tables.title_cols.tolist() == [5, -1, -1, 2, -1, -1, -1]
+
+
+def test_shipped_model_names_come_back_from_its_structure(model: TopicClassifier) -> None:
+    from news.classifier import VocabularyTables
+
+    names = model.vocabulary()
+    assert len(names) == model.n_features and names == tuple(sorted(names))
+    rebuilt = VocabularyTables.of(names)
+    for name in ("bigram_codes", "bigram_cols", "title_cols"):
+        assert np.array_equal(getattr(rebuilt, name), getattr(model._tables, name)), name
+    assert rebuilt.unigrams == model._tables.unigrams
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "problem"),
+    [
+        ([-1, -1, 0, 7], [-1, -1, 1, 0], "other than unigrams"),  # a bigram of a column past the end
+        ([-1, -1, 0, 2], [-1, -1, 1, 0], "other than unigrams"),  # a bigram of a bigram
+        ([-1, -1, 0, 0], [-1, -1, 1, 1], "twice"),  # the same bigram in two columns
+        ([-1, -1, 0, 0], [-1, -1, -2, -2], "twice"),  # the same title feature twice
+        ([-1, -1, 0, 5], [-1, -1, 1, -3], "other than unigrams"),  # a kind that does not exist
+        ([-1, -1, -1, 0], [-1, -1, -1, 1], "do not match"),  # three unigrams, two names
+    ],
+)
+def test_vocabulary_structure_is_checked(first: list[int], second: list[int], problem: str) -> None:
+    from news.classifier import VocabularyTables
+
+    with pytest.raises(ValueError, match=problem):
+        VocabularyTables.from_structure(["اسعار", "نفط"], np.array(first), np.array(second))
+
+
+def test_vocabulary_names_are_checked() -> None:
+    from news.classifier import VocabularyTables
+
+    with pytest.raises(ValueError, match="twice"):
+        VocabularyTables.of(["نفط", "نفط"])
+    with pytest.raises(ValueError, match="outside the vocabulary"):
+        VocabularyTables.of(["نفط", "نفط اسعار"])
+    with pytest.raises(ValueError, match="outside the vocabulary"):
+        VocabularyTables.of(["نفط", "t:اسعار"])
+
+
+def test_scoring_equals_the_float32_weights(model: TopicClassifier) -> None:
+    """The model keeps its weights in half precision and widens the rows it gathers: same scores."""
+    docs = model.feature_ids_many([(a["title"], a["description"], a["text"]) for a in ARTICLES])
+    indptr, indices, data = model.vectorize(docs)
+    expected = np.tile(model.intercept, (len(docs), 1))
+    for row in range(len(docs)):
+        span = slice(indptr[row], indptr[row + 1])
+        expected[row] += (model.coef[indices[span]] * data[span, None]).sum(axis=0, dtype=np.float32)
+    assert np.allclose(model.decision(indptr, indices, data), expected, atol=1e-5)
+
+
+def test_memo_restarts_from_the_word_table(model: TopicClassifier, monkeypatch: pytest.MonkeyPatch) -> None:
+    import news.classifier
+
+    fresh = TopicClassifier.from_bytes(model.to_bytes())
+    codes = fresh._chunk_codes
+    table_size = len(codes.memo)
+    fresh.feature_ids("كلمةجديدةتماما أخرىجديدة", "", "")
+    assert len(codes.memo) == table_size + 2
+    monkeypatch.setattr(news.classifier, "_CACHE_LIMIT", table_size + 1)
+    a = ARTICLES[0]
+    assert sorted(fresh.feature_ids(a["title"], a["description"], a["text"]).tolist()) == sorted(
+        model.feature_ids(a["title"], a["description"], a["text"]).tolist()
+    )
+    assert "كلمةجديدةتماما" not in codes.memo and len(codes.memo) >= table_size
+
+
 # --- training ----------------------------------------------------------------------------------------------
 
 WORDS = {

@@ -1,0 +1,54 @@
+"""A fetch pass that ends at the conditional GETs when every feed answers 304 Not Modified.
+
+The usual pass of ``nashra fetch`` run from cron finds nothing new. ``unchanged_pass`` reads the due
+feeds' validators through the bare database driver (``storage.conditional``), sends every conditional
+GET through the same ``Fetcher``, and when all of them answer 304 records them and reports, exactly
+as ``jobs.ingest.Ingestor.run`` would have, without importing SQLAlchemy, feedparser, numpy or the
+topic model. It returns ``None`` whenever the full pass is needed (a feed with new content, a feed
+without validators, a failure, a database the driver path does not open); the answers it got are then
+handed to the fetcher (``Fetcher.prime``), so the full pass asks no server twice.
+
+What it does not do: claim feeds (it reads only unclaimed ones and writes only if they are still
+unclaimed), update Prometheus counters (a CLI process serves none), or handle anything but 304s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from jobs.fetcher import Fetcher
+from jobs.outcomes import FeedOutcome, IngestSummary
+from news.schedule import next_check_at
+from storage.conditional import NotModified, due_feeds_readonly, record_not_modified
+
+
+async def unchanged_pass(
+    database_url: str, fetcher: Fetcher, now: datetime, *, interval: timedelta, include_all: bool = False
+) -> IngestSummary | None:
+    """The pass's summary if every due feed answered 304 (and was recorded), else None."""
+    feeds = due_feeds_readonly(database_url, now, include_all=include_all)
+    if feeds is None or any(f.etag is None and f.last_modified is None for f in feeds):
+        return None  # a feed without validators will send its whole body: the full pass is needed
+    results = await asyncio.gather(
+        *(fetcher.fetch(f.url, etag=f.etag, last_modified=f.last_modified) for f in feeds)
+    )
+    records = [
+        NotModified(
+            f.id,
+            r.etag or f.etag,
+            r.last_modified or f.last_modified,
+            next_check_at(now, interval, 0, r.retry_after, seed=f.id),
+        )
+        for f, r in zip(feeds, results, strict=True)
+    ]
+    if any(r.outcome != "not_modified" for r in results) or not record_not_modified(
+        database_url, records, now
+    ):
+        for f, r in zip(feeds, results, strict=True):
+            fetcher.prime(r, etag=f.etag, last_modified=f.last_modified)
+        return None
+    summary = IngestSummary()
+    for f in feeds:
+        summary.add(FeedOutcome(f.id, f.url, "not_modified"))
+    return summary

@@ -1,0 +1,124 @@
+"""``jobs.unchanged``: a pass of 304s ends early with the full pass's summary and rows; anything else
+hands over to the full pass, which then asks no server a second time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from jobs.fetcher import Fetcher, FetchPolicy
+from jobs.ingest import Ingestor
+from jobs.unchanged import unchanged_pass
+from storage import feeds as feed_store
+from storage.db import Database
+from tests.feedserver import FeedServer
+
+FEEDS = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
+NOW = datetime(2018, 6, 4, 12, 0, tzinfo=UTC)
+INTERVAL = timedelta(minutes=15)
+
+
+@pytest.fixture
+async def fetcher() -> AsyncIterator[Fetcher]:
+    async with Fetcher(FetchPolicy(allow_private=True, timeout_s=3)) as f:
+        yield f
+
+
+async def _add(db: Database, urls: list[str]) -> None:
+    async with db.session() as s, s.begin():
+        for url in urls:
+            await feed_store.add_feed(s, url, now=NOW)
+
+
+async def _feeds(db: Database) -> list[feed_store.FeedInfo]:
+    async with db.session() as s:
+        return await feed_store.list_feeds(s)
+
+
+async def test_a_pass_of_304s_reports_and_records_as_the_full_pass(
+    db: Database, db_url: str, fetcher: Fetcher, feed_server: FeedServer
+) -> None:
+    await _add(db, [feed_server.url(f"/feeds/{n}") for n in ("bbc.xml", "cnn.xml", "atom.xml")])
+    ingestor = Ingestor(db, fetcher, interval=INTERVAL)
+    assert (await ingestor.run(NOW, include_all=True)).new > 0
+
+    later = NOW + timedelta(hours=1)
+    summary = await unchanged_pass(db_url, fetcher, later, interval=INTERVAL, include_all=True)
+    assert summary is not None
+    assert summary.feeds_not_modified == summary.feeds_ok == 3 and summary.new == 0
+    recorded = await _feeds(db)
+    assert all(f.last_ok_at == later and f.next_check_at > later for f in recorded)
+    assert feed_server.requests_for("/feeds/bbc.xml")[-1].headers.get("if-none-match")
+
+    # The full pass at the same moment finds the same and writes the same.
+    full = await ingestor.run(later, include_all=True)
+    assert full.as_dict() == summary.as_dict()
+    assert await _feeds(db) == recorded
+
+
+async def test_only_due_feeds_unless_all(
+    db: Database, db_url: str, fetcher: Fetcher, feed_server: FeedServer
+) -> None:
+    await _add(db, [feed_server.url("/feeds/bbc.xml")])
+    await Ingestor(db, fetcher, interval=INTERVAL).run(NOW, include_all=True)
+    requests = len(feed_server.requests_for("/feeds/bbc.xml"))
+    soon = NOW + timedelta(minutes=1)
+    nothing_due = await unchanged_pass(db_url, fetcher, soon, interval=INTERVAL)
+    assert nothing_due is not None and nothing_due.feeds_ok == 0
+    assert len(feed_server.requests_for("/feeds/bbc.xml")) == requests
+
+
+async def test_new_content_hands_over_without_asking_twice(
+    db: Database, db_url: str, fetcher: Fetcher, feed_server: FeedServer
+) -> None:
+    changing = feed_server.route(
+        "/changing.xml", body=(FEEDS / "cnn.xml").read_bytes(), content_type="application/rss+xml", etag='"1"'
+    )
+    await _add(db, [feed_server.url("/feeds/bbc.xml"), changing])
+    ingestor = Ingestor(db, fetcher, interval=INTERVAL)
+    await ingestor.run(NOW, include_all=True)
+    feed_server.route(
+        "/changing.xml",
+        body=(FEEDS / "skynews.xml").read_bytes(),
+        content_type="application/rss+xml",
+        etag='"2"',
+    )
+
+    later = NOW + timedelta(hours=1)
+    assert await unchanged_pass(db_url, fetcher, later, interval=INTERVAL, include_all=True) is None
+    asked = {p: len(feed_server.requests_for(p)) for p in ("/feeds/bbc.xml", "/changing.xml")}
+    assert asked == {"/feeds/bbc.xml": 2, "/changing.xml": 2}
+    assert {f.last_ok_at for f in await _feeds(db)} == {NOW}  # nothing recorded yet
+
+    full = await ingestor.run(later, include_all=True)
+    assert full.feeds_ok == 2 and full.feeds_not_modified == 1 and full.new > 0
+    assert {p: len(feed_server.requests_for(p)) for p in asked} == asked  # the answers were reused
+    assert {f.etag for f in await _feeds(db) if f.url == changing} == {'"2"'}
+
+
+async def test_feeds_never_fetched_take_the_full_path_at_once(
+    db: Database, db_url: str, fetcher: Fetcher, feed_server: FeedServer
+) -> None:
+    await _add(db, [feed_server.url("/feeds/bbc.xml")])
+    assert await unchanged_pass(db_url, fetcher, NOW, interval=INTERVAL, include_all=True) is None
+    assert feed_server.requests_for("/feeds/bbc.xml") == []
+
+
+async def test_a_failing_feed_hands_over_and_is_recorded_once(
+    db: Database, db_url: str, fetcher: Fetcher, feed_server: FeedServer
+) -> None:
+    flaky = feed_server.route("/flaky.xml", body=(FEEDS / "cnn.xml").read_bytes(), etag='"1"')
+    await _add(db, [flaky])
+    ingestor = Ingestor(db, fetcher, interval=INTERVAL)
+    await ingestor.run(NOW, include_all=True)
+    feed_server.route("/flaky.xml", status=503, body=b"busy")
+    later = NOW + timedelta(hours=1)
+    assert await unchanged_pass(db_url, fetcher, later, interval=INTERVAL, include_all=True) is None
+    full = await ingestor.run(later, include_all=True)
+    assert full.feeds_failed == 1 and "503" in (full.failures[0].error or "")
+    assert len(feed_server.requests_for("/flaky.xml")) == 2
+    (feed,) = await _feeds(db)
+    assert feed.error_count == 1 and feed.last_ok_at == NOW
