@@ -79,10 +79,9 @@ class _TextExtractor(HTMLParser):
 
 
 def _tidy_lines(text: str) -> str:
-    text = _ZERO_WIDTH.sub("", text)
-    lines = (
-        _SPACES.sub(" ", line).strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    )
+    # ``_SPACES`` holds no line break, so one substitution over the whole text equals one per line.
+    text = _SPACES.sub(" ", _ZERO_WIDTH.sub("", text).replace("\r\n", "\n").replace("\r", "\n"))
+    lines = (line.strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
 
 

@@ -405,3 +405,18 @@ def test_clean_body_lines_are_the_lines_of_clean_body(text: str) -> None:
     lines = list(clean_body_lines(text))
     assert "\n".join(lines) == clean_body(text)
     assert all(line and line == line.strip() for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "سطر\u00a0أول\u2009مع\u3000مسافات\r\nسطر\tثان\r\rسطر ثالث  ",
+            "سطر أول مع مسافات\nسطر ثان\nسطر ثالث",
+        ),
+        ("  \u00a0\n\u200b\n  كلمة\u202f \u205fأخرى  \n\n", "كلمة أخرى"),
+        ("<p>\u00a0فقرة\u00a0\u00a0أولى\u00a0</p><p>\u2002</p><p>ثانية\rهنا</p>", "فقرة أولى\nثانية هنا"),
+    ],
+)
+def test_odd_spaces_collapse_within_lines_and_never_join_lines(text: str, expected: str) -> None:
+    assert html_to_text(text) == expected
