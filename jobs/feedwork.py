@@ -20,6 +20,7 @@ import asyncio
 import itertools
 import multiprocessing
 import os
+import warnings
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -147,9 +148,15 @@ class FeedWork:
         if self._fork:
             _ENRICHER[:] = [self._loaded]
             self._process = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-            # Forked now, before this pass's worker thread exists: a fork copies only the forking thread,
-            # so no job can be caught half-way (holding a lock the child would need) by the fork.
-            await asyncio.wrap_future(self._process.submit(os.getpid))
+            # Forked now (in ``submit``: a fork-context pool starts its process at once), before this pass's
+            # worker thread exists: a fork copies only the forking thread, so no job can be caught half-way,
+            # holding a lock the child would need. Other threads (the database driver's) are never used by
+            # the child, which only runs the pure functions above; hence Python 3.12's warning about
+            # forking a threaded process is silenced for this one call.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                started = self._process.submit(os.getpid)
+            await asyncio.wrap_future(started)
             # Two jobs handed to the process at a time: it starts the next as soon as it ends one, instead
             # of waiting for this process's busy event loop to give it one.
             for _ in range(_PROCESS_DEPTH):
