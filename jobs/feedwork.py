@@ -18,18 +18,18 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import multiprocessing
 import os
 import warnings
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import BrokenExecutor, Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from news.models import Article
 
 if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
     from jobs.ingest import Enricher
 
 T = TypeVar("T")
@@ -146,6 +146,10 @@ class FeedWork:
         # the child then finds them in memory shared with this process, not loading anything itself.
         self._loaded = await asyncio.to_thread(self._load)
         if self._fork:
+            # Imported here: a pass in which every feed answers 304 never needs them.
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
             _ENRICHER[:] = [self._loaded]
             self._process = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
             # Forked now (in ``submit``: a fork-context pool starts its process at once), before this pass's
@@ -183,10 +187,11 @@ class FeedWork:
                 continue
             try:
                 result = await asyncio.wrap_future(submit(executor))
-            except BrokenProcessPool:  # the worker process died: this job, and the rest, run here
-                self._queue.put_nowait((priority, seq, submit, future))
-                return
             except Exception as exc:  # the job's own error goes to whoever awaits it
+                if isinstance(exc, BrokenExecutor) and executor is self._process:
+                    # The worker process died: this job, and the rest, run on the thread.
+                    self._queue.put_nowait((priority, seq, submit, future))
+                    return
                 if not future.cancelled():
                     future.set_exception(exc)
                 continue
