@@ -1,8 +1,12 @@
 """One ingestion pass: due feeds → fetch → parse → clean → enrich → store → cluster into stories.
 
-Fetches run concurrently (the fetcher enforces global and per-host limits); storing runs one feed at a
-time under a lock, because story clustering must see every earlier article of the pass, and SQLite
-serializes writers anyway. Each feed is its own unit of work: one bad feed never loses another's articles.
+Fetches run concurrently (the fetcher enforces global and per-host limits); the Arabic work (parse, clean,
+and for new articles only: classify, summarize, sign) runs in ``jobs.feedwork``, on a worker thread and,
+when a core is spare, in a forked worker process too. Storing runs one feed at a time under a lock, in
+the order the feeds were claimed, because story clustering must see every earlier article of the pass
+(and in a fixed order, so that where the work ran or which fetch answered first never changes a story),
+and SQLite serializes writers anyway. Each feed is its own unit of work: one bad feed never loses
+another's articles.
 """
 
 from __future__ import annotations
@@ -16,12 +20,13 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from jobs import metrics
+from jobs.feedwork import FeedWork, spare_cores
 from jobs.fetcher import Fetcher, FetchResult
 from jobs.outcomes import FeedOutcome as FeedOutcome  # re-exported: defined apart for jobs.unchanged
 from jobs.outcomes import IngestSummary as IngestSummary
 from jobs.stories import StoryClusterer
 from jobs.workers import worker_id
-from news.models import Article, ParsedFeed
+from news.models import Article
 from news.schedule import next_check_at
 from storage import articles as article_store
 from storage import feeds as feed_store
@@ -74,18 +79,23 @@ class Enricher:
         ]
 
 
-def _source_name(feed: FeedInfo, parsed_title: str) -> str:
-    return (parsed_title or feed.title or urlsplit(feed.url).hostname or feed.url).strip()[:200]
+FORK_MIN_FEEDS = 4
+"""A pass forks its worker process only for a first batch of at least this many feeds."""
 
 
-def _parse_and_clean(feed: FeedInfo, result: FetchResult) -> tuple[ParsedFeed, list[Article]]:
-    from news.article import to_article
-    from news.parse import parse_feed
+def _fallback_source(feed: FeedInfo) -> str:
+    """The outlet's name when its feed has no title: the stored title, else the host."""
+    return feed.title or urlsplit(feed.url).hostname or feed.url
 
-    parsed = parse_feed(result.body, result.headers, result.final_url)
-    source = _source_name(feed, parsed.title)
-    cleaned = (to_article(e, source=source, feed_url=result.final_url) for e in parsed.entries)
-    return parsed, [a for a in cleaned if a is not None]
+
+class _EachArticle:
+    """A per-article enricher (a test's or a caller's callable) behind ``Enricher.many``'s shape."""
+
+    def __init__(self, enrich: Callable[[Article], Article]) -> None:
+        self._enrich = enrich
+
+    def many(self, articles: Sequence[Article]) -> list[Article]:
+        return [self._enrich(a) for a in articles]
 
 
 class Ingestor:
@@ -102,7 +112,10 @@ class Ingestor:
         owner: str | None = None,
         lease: timedelta = timedelta(minutes=5),
         claim_batch: int = 64,
+        fork: bool | None = None,
     ) -> None:
+        """``fork``: whether a pass may fork a worker process for the Arabic work; ``None`` decides per
+        pass (a spare core, the built-in enricher, a first batch of ``FORK_MIN_FEEDS`` feeds or more)."""
         if claim_batch < 1 or lease <= timedelta(0):
             raise ValueError("claim_batch and lease must be positive")
         self._db = db
@@ -115,6 +128,9 @@ class Ingestor:
         """Who this ingestor's feed claims belong to; unique per process."""
         self.lease = lease
         self.claim_batch = claim_batch
+        self.fork = fork
+        self.last_pass_forked = False
+        """Whether the last pass ran part of its Arabic work in a forked worker process."""
 
     async def run(
         self,
@@ -137,13 +153,15 @@ class Ingestor:
         await self._clusterer.warm(self._db, now)
         summary = IngestSummary()
 
-        async def one(feed: FeedInfo) -> None:
+        async def one(feed: FeedInfo, work: FeedWork, turn: asyncio.Event, done: asyncio.Event) -> None:
             try:
-                outcome = await self.ingest_feed(feed, now)
+                outcome = await self._ingest_feed(feed, now, work, turn)
             except Exception as exc:  # a bug in one feed's handling must not stop the pass
                 log.exception("ingesting feed %s failed", feed.url)
                 outcome = FeedOutcome(feed.id, feed.url, "failed", error=f"internal error: {exc}")
                 await self._release([feed.id])
+            finally:
+                done.set()  # the next feed of the batch may store now
             summary.add(outcome)
             metrics.FEEDS_FETCHED.labels(outcome=outcome.status).inc()
             metrics.ARTICLES_INGESTED.inc(outcome.new)
@@ -153,20 +171,42 @@ class Ingestor:
                 on_feed(outcome)
 
         seen: set[int] = set()
-        while True:
-            batch = await self._claim(now, include_all=include_all, exclude=seen)
-            if not batch:
-                break
-            if all(f.id in seen for f in batch):  # due again within the pass (a clock far off): next pass
-                await self._release([f.id for f in batch])
-                break
-            seen.update(f.id for f in batch)
-            try:
-                await asyncio.gather(*(one(f) for f in batch))
-            except BaseException:  # cancelled (shutdown): what was not fetched goes back at once
-                await asyncio.shield(self._release([f.id for f in batch]))
-                raise
+        work: FeedWork | None = None
+        self.last_pass_forked = False
+        try:
+            while True:
+                batch = await self._claim(now, include_all=include_all, exclude=seen)
+                if not batch:
+                    break
+                if all(f.id in seen for f in batch):  # due again within the pass (a clock far off)
+                    await self._release([f.id for f in batch])
+                    break
+                seen.update(f.id for f in batch)
+                if work is None:
+                    work = FeedWork(self._enricher_for_work, fork=self._may_fork(len(batch)))
+                # Feed i stores once feed i-1 is done: stories form in claim order, however fetches end.
+                turns = [asyncio.Event() for _ in range(len(batch) + 1)]
+                turns[0].set()
+                try:
+                    await asyncio.gather(*(one(f, work, turns[i], turns[i + 1]) for i, f in enumerate(batch)))
+                except BaseException:  # cancelled (shutdown): what was not fetched goes back at once
+                    await asyncio.shield(self._release([f.id for f in batch]))
+                    raise
+        finally:
+            if work is not None:
+                self.last_pass_forked = work.forked
+                await asyncio.shield(work.close())
         return summary
+
+    def _may_fork(self, batch_size: int) -> bool:
+        if self.fork is not None:
+            return self.fork and (self._enricher is None or isinstance(self._enricher, Enricher))
+        builtin = self._enricher is None or isinstance(self._enricher, Enricher)
+        return builtin and batch_size >= FORK_MIN_FEEDS and spare_cores() > 0
+
+    def _enricher_for_work(self) -> Enricher:
+        enrich = self._enrich()
+        return enrich if isinstance(enrich, Enricher) else _EachArticle(enrich)  # type: ignore[return-value]
 
     async def _claim(self, now: datetime, *, include_all: bool, exclude: set[int]) -> list[FeedInfo]:
         async with self._db.session() as s, s.begin():
@@ -189,7 +229,10 @@ class Ingestor:
                 "could not release %d feed claim(s); they return when the lease lapses", len(feed_ids)
             )
 
-    async def ingest_feed(self, feed: FeedInfo, now: datetime) -> FeedOutcome:
+    async def _ingest_feed(
+        self, feed: FeedInfo, now: datetime, work: FeedWork, turn: asyncio.Event
+    ) -> FeedOutcome:
+        """Fetch, parse and clean one feed, enrich what is new, then (at ``turn``) store and cluster it."""
         result = await self._fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
         if result.outcome == "not_modified":
             async with self._db.session() as s, s.begin():
@@ -204,27 +247,36 @@ class Ingestor:
             return FeedOutcome(feed.id, feed.url, "not_modified")
         if result.outcome != "ok":
             return await self._failed(feed, now, result.error or "fetch failed", result)
-        # Parsing, cleaning and enrichment are pure CPU work: they run in a worker thread so that the
+        # Parsing, cleaning and enrichment are pure CPU work: they run on FeedWork's workers, so that the
         # bot's handlers, which share this event loop, keep answering during a large ingestion pass.
         from news.parse import FeedParseError
 
         try:
-            parsed, candidates = await asyncio.to_thread(_parse_and_clean, feed, result)
+            parsed = await work.parse(
+                result.body, dict(result.headers), result.final_url, _fallback_source(feed)
+            )
         except FeedParseError as exc:
             return await self._failed(feed, now, f"not a valid feed: {exc}", result)
+        # Enrichment costs CPU, so only what is new pays for it; it runs before this feed's turn to store,
+        # while earlier feeds are being stored.
+        async with self._db.session() as s:
+            fresh = await article_store.new_articles(s, feed.id, parsed.articles)
+        done = {a.canonical_url: (a, sig) for a, sig in await work.enrich(fresh)}
+
+        async def prepare(new: list[Article]) -> list[Article]:
+            late = [a for a in new if a.canonical_url not in done]  # not seen as new before: rare
+            done.update((a.canonical_url, (a, sig)) for a, sig in await work.enrich(late))
+            return [done[a.canonical_url][0] for a in new]
+
+        await turn.wait()
         async with self._store_lock:
             try:
                 async with self._db.session() as s, s.begin():
-                    # Enrichment costs CPU, so only what is new pays for it, between the lookup of
-                    # known articles and the INSERT that then writes each row once.
                     stored = await article_store.insert_articles(
-                        s,
-                        feed.id,
-                        candidates,
-                        fetched_at=now,
-                        prepare=lambda fresh: asyncio.to_thread(self._enrich_all, fresh),
+                        s, feed.id, parsed.articles, fetched_at=now, prepare=prepare
                     )
-                    await self._clusterer.assign(s, stored.inserted, now)
+                    signatures = {url: sig for url, (_, sig) in done.items()}
+                    await self._clusterer.assign(s, stored.inserted, now, signatures=signatures)
                     await feed_store.record_fetch_ok(
                         s,
                         feed.id,
@@ -238,16 +290,10 @@ class Ingestor:
             except BaseException:
                 self._clusterer.invalidate()
                 raise
-        skipped = len(parsed.entries) - len(candidates)
+        skipped = parsed.entries - len(parsed.articles)
         return FeedOutcome(
             feed.id, feed.url, "ok", new=len(stored.inserted), duplicates=stored.duplicates + skipped
         )
-
-    def _enrich_all(self, articles: list[Article]) -> list[Article]:
-        enrich = self._enrich()
-        if isinstance(enrich, Enricher):
-            return enrich.many(articles)
-        return [enrich(a) for a in articles]
 
     def _enrich(self) -> Callable[[Article], Article]:
         # Built on first use: loading the classifier is wasted work for passes that find nothing new.

@@ -9,7 +9,7 @@ feed leaves no ghost entries.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -75,8 +75,18 @@ class StoryClusterer:
         """Forget the in-memory index (after a failed transaction); the next ``warm`` rebuilds it."""
         self._warm_db = None
 
-    async def assign(self, session: Session, stored: Sequence[StoredArticle], now: datetime) -> None:
+    async def assign(
+        self,
+        session: Session,
+        stored: Sequence[StoredArticle],
+        now: datetime,
+        *,
+        signatures: Mapping[str, bytes] | None = None,
+    ) -> None:
         """Attach each article to a story inside ``session``'s transaction.
+
+        ``signatures`` (canonical URL → ``StorySignature.to_bytes()``) are those already computed with the
+        article's other pure work, possibly in another process; an article without one gets it here.
 
         Articles of one batch see each other (each is indexed as soon as it is placed). Stories opened by
         the batch are indexed under provisional negative ids and created in one statement at the end,
@@ -84,7 +94,7 @@ class StoryClusterer:
         """
         if not stored:
             return
-        from news.cluster import StoryIndex, signature
+        from news.cluster import StoryIndex, StorySignature, signature
 
         await self.load()
         if self._index is None:  # never warmed: an empty window
@@ -94,7 +104,8 @@ class StoryClusterer:
         opened: dict[int, tuple[int, tuple[str, ...]]] = {}  # provisional id -> (first article, topics)
         for item in stored:
             a = item.article
-            sig = signature(a.title, a.body or a.summary)
+            known = signatures.get(a.canonical_url) if signatures else None
+            sig = StorySignature.from_bytes(known) if known else signature(a.title, a.body or a.summary)
             match = self._index.match(sig, now, source=a.source)
             if match is not None:
                 story_id = match.story_id

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 from html.parser import HTMLParser
 
 # --------------------------------------------------------------------------------------------------
@@ -78,10 +79,9 @@ class _TextExtractor(HTMLParser):
 
 
 def _tidy_lines(text: str) -> str:
-    text = _ZERO_WIDTH.sub("", text)
-    lines = (
-        _SPACES.sub(" ", line).strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    )
+    # ``_SPACES`` holds no line break, so one substitution over the whole text equals one per line.
+    text = _SPACES.sub(" ", _ZERO_WIDTH.sub("", text).replace("\r\n", "\n").replace("\r", "\n"))
+    lines = (line.strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
 
 
@@ -348,13 +348,23 @@ def _looks_like_headline(line: str) -> bool:
 def clean_body(text: str) -> str:
     """Drop whole lines of site boilerplate from plain text (one paragraph per line).
 
+    ``clean_body_lines`` gives the same lines one at a time.
+
     Dropped: «اقرأ أيضا»/«أقرا أيضا..»/«إقرأ أيضا:» link lines (and the headline list under a bare
     «اقرأ أيضاً:»), «شاهد أيضا»/«شاهد:» and «قد يهمك» links, «للمزيد: …», «اضغط هنا» lines, «تابعونا على»
     and app-download promos, share bars, «المصدر:»-only and «*نقلاً عن …» lines, copyright and opinion
     disclaimers, photo credits and captions («(صورة: …)», «الصورة من …», «… (Getty Images)») and
     separator rules. Sentences that merely contain these words stay: only short, whole lines match.
     """
-    kept: list[str] = []
+    return "\n".join(clean_body_lines(text))
+
+
+def clean_body_lines(text: str) -> Iterator[str]:
+    """The lines ``clean_body`` keeps, stripped and non-empty, produced as they are read.
+
+    A reader that needs only the first few (the summary wants the lead) stops there and never pays
+    for the boilerplate checks of a long body's later paragraphs.
+    """
     in_link_list = 0
     for raw in text.split("\n"):
         line = raw.strip()
@@ -369,5 +379,4 @@ def clean_body(text: str) -> str:
             continue
         if _is_boilerplate(line):
             continue
-        kept.append(line)
-    return "\n".join(kept)
+        yield line

@@ -321,6 +321,24 @@ def _weighted_coverage(part: set[int], whole: set[int], w: Weigher) -> float:
     return sum(map(w, part & whole)) / total if total else 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class _WordSets:
+    """A signature's title, words and first-sentence hashes as Python sets, for the weighted features.
+
+    Built once per article (when it is indexed, and once per lookup for the new one) rather than for
+    every candidate pair. Built the same way each time, so a set's iteration order, and with it the
+    order in which ``features`` adds up float weights, is the same as building it on the spot.
+    """
+
+    title: set[int]
+    words: set[int]
+    first: set[int]
+
+    @classmethod
+    def of(cls, sig: StorySignature) -> _WordSets:
+        return cls(set(sig.title.tolist()), set(sig.words.tolist()), set(sig.first.tolist()))
+
+
 def features(
     a: StorySignature, b: StorySignature, *, gap: timedelta, same_source: bool, idf: Weigher | None = None
 ) -> tuple[float, ...]:
@@ -329,15 +347,28 @@ def features(
     ``idf`` weighs word hashes (rare names count more than common verbs); without it every word
     weighs the same. ``StoryIndex`` passes the inverse document frequency over its window.
     """
+    return _features(a, b, _WordSets.of(a), _WordSets.of(b), gap=gap, same_source=same_source, idf=idf)
+
+
+def _features(
+    a: StorySignature,
+    b: StorySignature,
+    a_sets: _WordSets,
+    b_sets: _WordSets,
+    *,
+    gap: timedelta,
+    same_source: bool,
+    idf: Weigher | None,
+) -> tuple[float, ...]:
     w = idf or _uniform
-    a_title, b_title = set(a.title.tolist()), set(b.title.tolist())
-    a_words, b_words = set(a.words.tolist()), set(b.words.tolist())
+    a_title, b_title = a_sets.title, b_sets.title
+    a_words, b_words = a_sets.words, b_sets.words
     a_in_b = _weighted_coverage(a_title, b_words, w)
     b_in_a = _weighted_coverage(b_title, a_words, w)
     shorter = min(sum(map(w, a_title)), sum(map(w, b_title)))
     return (
         _weighted_jaccard(a_words, b_words, w),
-        _weighted_jaccard(set(a.first.tolist()), set(b.first.tolist()), w),
+        _weighted_jaccard(a_sets.first, b_sets.first, w),
         sum(map(w, a_title & b_title)) / shorter if shorter else 0.0,
         a_in_b + b_in_a,
         min(a_in_b, b_in_a),
@@ -370,7 +401,10 @@ def similarity(
     """Probability-like score in [0, 1] that ``a`` and ``b`` tell the same event (see ``features``)."""
     if a.empty or b.empty:
         return 0.0
-    inputs = features(a, b, gap=gap, same_source=same_source, idf=idf)
+    return _probability(features(a, b, gap=gap, same_source=same_source, idf=idf))
+
+
+def _probability(inputs: tuple[float, ...]) -> float:
     z = BIAS + sum(w * f for w, f in zip(WEIGHTS, inputs, strict=True))
     return 1.0 / (1.0 + math.exp(-z))
 
@@ -391,6 +425,7 @@ class _Entry:
     stamp: float  # at.timestamp(), for cheap gaps while ranking candidates
     source: str
     sig: StorySignature
+    sets: _WordSets
 
 
 def _band_keys(sig: StorySignature) -> list[int]:
@@ -454,7 +489,7 @@ class StoryIndex:
         _require_aware(at)
         if article_id in self._entries:
             self._remove(article_id)
-        self._entries[article_id] = _Entry(story_id, at, at.timestamp(), source, sig)
+        self._entries[article_id] = _Entry(story_id, at, at.timestamp(), source, sig, _WordSets.of(sig))
         self._members.setdefault(story_id, set()).add(article_id)
         df = self._df
         for h in sig.words.tolist():
@@ -495,6 +530,7 @@ class StoryIndex:
         # Counted in C; newest first so that, among equal counts, the most recent articles come first.
         hits = Counter(itertools.chain.from_iterable(map(reversed, lists)))
         stamp, reach, entries = at.timestamp(), self.window.total_seconds(), self._entries
+        own = _WordSets.of(sig)
         scored: list[StoryMatch] = []
         examined = 0
         for article_id, _ in hits.most_common():
@@ -506,12 +542,12 @@ class StoryIndex:
                 break
             if _jaccard(sig.words, entry.sig.words) < PREFILTER_WORDS_JACCARD:
                 continue
-            score = self._score(sig, at, source, entry, idf)
+            score = self._score(sig, own, at, source, entry, idf)
             if score >= self.threshold:
                 scored.append(StoryMatch(entry.story_id, article_id, score))
         scored.sort(key=lambda m: (-m.similarity, m.article_id))
         for found in scored:
-            if self._agrees_with_founder(sig, at, source, found, idf):
+            if self._agrees_with_founder(sig, own, at, source, found, idf):
                 return found
         return None
 
@@ -526,12 +562,20 @@ class StoryIndex:
             len(self._entries) + self._prior_docs,
         )
 
-    def _score(self, sig: StorySignature, at: datetime, source: str, entry: _Entry, idf: Weigher) -> float:
+    def _score(
+        self, sig: StorySignature, own: _WordSets, at: datetime, source: str, entry: _Entry, idf: Weigher
+    ) -> float:
+        """``similarity(sig, entry.sig, …)``, from the word sets already built for both."""
+        if sig.empty or entry.sig.empty:
+            return 0.0
         same_source = bool(source) and source == entry.source
-        return similarity(sig, entry.sig, gap=at - entry.at, same_source=same_source, idf=idf)
+        gap = at - entry.at
+        return _probability(
+            _features(sig, entry.sig, own, entry.sets, gap=gap, same_source=same_source, idf=idf)
+        )
 
     def _agrees_with_founder(
-        self, sig: StorySignature, at: datetime, source: str, found: StoryMatch, idf: Weigher
+        self, sig: StorySignature, own: _WordSets, at: datetime, source: str, found: StoryMatch, idf: Weigher
     ) -> bool:
         """Guard against chaining: A~B and B~C must not pull C into A's story when C and A differ.
 
@@ -541,7 +585,7 @@ class StoryIndex:
         if founder_id is None or founder_id == found.article_id:
             return True
         founder = self._entries[founder_id]
-        return self._score(sig, at, source, founder, idf) >= self.founder_threshold
+        return self._score(sig, own, at, source, founder, idf) >= self.founder_threshold
 
     def evict(self, now: datetime) -> int:
         """Forget articles published before ``now - window``; returns how many were dropped."""

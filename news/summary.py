@@ -21,10 +21,11 @@ pass the cleaned plain text, one paragraph per line).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Final
 
 from news.arabic import stems
-from news.clean import clean_body, strip_dateline
+from news.clean import clean_body_lines, strip_dateline
 
 ELLIPSIS: Final = "…"
 # A second sentence is added only after a short first one: outlets' own descriptions are one sentence,
@@ -71,25 +72,27 @@ def split_sentences(text: str) -> list[str]:
     stop («الموت.ووقعت») — but not after initials and abbreviations («د.», «أ.ف.ب.»), inside numbers
     («3.5») or names («العربية.نت»), on «..»/«…» pauses, or inside a quotation that closes later on
     the line («قال: "لن نتراجع. سنواصل"» is one sentence: cut inside, the quote would never close)."""
-    sentences: list[str] = []
-    for line in text.split("\n"):
-        line = _SPACES.sub(" ", line).strip()
-        start = 0
-        for m in _END.finditer(line):
-            if m.group(1) == "." and _is_abbreviation(line[start : m.start()]):
-                continue
-            if m.group(1) == "." and _DOMAIN.match(line, m.end()):
-                continue
-            if _inside_quote(line[start : m.end()], line[m.end() :]):
-                continue
-            sentence = line[start : m.end()].strip()
-            if sentence:
-                sentences.append(sentence)
-            start = m.end()
-        rest = line[start:].strip()
-        if rest:
-            sentences.append(rest)
-    return sentences
+    return [sentence for line in text.split("\n") for sentence in _line_sentences(line)]
+
+
+def _line_sentences(line: str) -> Iterator[str]:
+    """``split_sentences`` of one line, one sentence at a time."""
+    line = _SPACES.sub(" ", line).strip()
+    start = 0
+    for m in _END.finditer(line):
+        if m.group(1) == "." and _is_abbreviation(line[start : m.start()]):
+            continue
+        if m.group(1) == "." and _DOMAIN.match(line, m.end()):
+            continue
+        if _inside_quote(line[start : m.end()], line[m.end() :]):
+            continue
+        sentence = line[start : m.end()].strip()
+        if sentence:
+            yield sentence
+        start = m.end()
+    rest = line[start:].strip()
+    if rest:
+        yield rest
 
 
 def _inside_quote(sentence: str, rest: str) -> bool:
@@ -121,32 +124,50 @@ def _repeats(sentence: str, title_stems: set[str]) -> bool:
     return len(own & title_stems) / len(own) >= 0.8
 
 
-def _candidates(title: str, text: str) -> tuple[list[str], str | None]:
+def _candidates(title: str, text: str, *, enough: int | None = None) -> tuple[list[str], str | None]:
     """The text's finished sentences worth showing, and its last piece when that may have been cut.
 
     The last piece of a text that does not end a sentence (no final mark, or a trailing «..»/«…») is
     kept apart: a description cut by its outlet ends that way, and its last word may be half a word.
+    With ``enough``, reading stops once that many sentences are found (the tail is then None): the
+    summary shows at most two, and the lines and sentences of the rest of a long body are never
+    cleaned, split or checked. The sentences found are the same as the first ``enough`` without it.
     """
-    body = clean_body(text)
-    lines = body.split("\n")
-    # A standfirst may precede the dateline, so look for one at the start of each of the first lines.
-    lines[:3] = [strip_dateline(line) for line in lines[:3]]
-    title_stems = set(stems(title))
-    sentences = split_sentences("\n".join(lines))
+    title_stems: set[str] | None = None
     found: list[str] = []
-    tail: str | None = None
-    for i, sentence in enumerate(sentences):
+    open_end: str | None = None  # a sentence without a final mark: the tail if nothing follows it
+    for sentence in _sentences(text):
+        if open_end is not None:  # something follows it, so it was not cut: an ordinary sentence
+            found.append(open_end)
+            open_end = None
+            if len(found) == enough:
+                return found, None
         if _words(sentence) < MIN_WORDS or _BOILERPLATE.search(sentence):
             continue
         if not _ends_sentence(sentence) and _words(sentence) <= HEADING_MAX_WORDS:
             continue
-        if not found and _repeats(sentence, title_stems):
-            continue
-        if i == len(sentences) - 1 and not _FINISHED.search(sentence):
-            tail = sentence
-        else:
+        if not found:
+            if title_stems is None:
+                title_stems = set(stems(title))
+            if _repeats(sentence, title_stems):
+                continue
+        if _FINISHED.search(sentence):
             found.append(sentence)
-    return found, tail
+            if len(found) == enough:
+                return found, None
+        else:
+            open_end = sentence
+    return found, open_end
+
+
+def _sentences(text: str) -> Iterator[str]:
+    """Sentences of ``clean_body(text)``, a dateline taken off each of its first three lines, lazily.
+
+    A standfirst may precede the dateline, so a dateline is looked for at the start of each of the
+    first lines, not only the first.
+    """
+    for i, line in enumerate(clean_body_lines(text)):
+        yield from _line_sentences(strip_dateline(line) if i < 3 else line)
 
 
 def _undangle(text: str) -> str:
@@ -201,7 +222,7 @@ def summarize(title: str, text: str, *, budget: int = 300) -> str:
     """
     if budget < 1:
         raise ValueError("budget must be positive")
-    sentences, tail = _candidates(title, text)
+    sentences, tail = _candidates(title, text, enough=2)
     if not sentences:
         return _cut_tail(tail, budget) if tail else ""
     first = sentences[0]

@@ -79,6 +79,22 @@ async def _known(session: AsyncSession, feed_id: int | None, batch: Sequence[Art
     }
 
 
+async def new_articles(
+    session: AsyncSession, feed_id: int | None, articles: Sequence[Article]
+) -> list[Article]:
+    """The articles ``insert_articles`` would store if called now: batch repeats and known ones dropped.
+
+    Ingestion asks this before enriching, outside its store lock, so that only new articles pay for
+    topics, summaries and signatures while other feeds are being stored. By the time it inserts, one of
+    them may have become known (another feed of the pass): ``insert_articles`` checks again.
+    """
+    batch, _ = _dedup_batch(articles)
+    if not batch:
+        return []
+    known = await _known(session, feed_id, batch)
+    return [a for i, a in enumerate(batch) if i not in known]
+
+
 def search_text(a: Article) -> str:
     """Stems of title and summary between spaces: the column ``LIKE '% stem %'`` searches."""
     return f" {' '.join(stems(a.title + ' ' + a.summary[:2000]))} "

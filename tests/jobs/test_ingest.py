@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from jobs.fetcher import Fetcher, FetchPolicy
 from jobs.ingest import Enricher, Ingestor
@@ -392,3 +392,70 @@ async def test_stories_opened_in_one_batch_are_stored_with_their_own_articles(
         assert story.article_count == len(ids)
         assert story.source_count == len({source for _, source in members[story.id]})
     assert any(story.article_count > 1 for story in stories)
+
+
+async def _stored_pass(
+    db: Database, fetcher: Fetcher, urls: list[str], *, fork: bool
+) -> list[tuple[object, ...]]:
+    """One first pass over ``urls`` on an emptied database; every article row and story, ids made relative."""
+    async with db.session() as s, s.begin():
+        await s.execute(update(ArticleRow).values(story_id=None))
+        await s.execute(update(Story).values(representative_id=None))
+        for table in (ArticleRow, Story, Feed):
+            await s.execute(delete(table))
+    await add_feeds(db, urls)
+    ingestor = Ingestor(db, fetcher, interval=timedelta(minutes=15), fork=fork)
+    await ingestor.run(NOW, include_all=True)
+    assert ingestor.last_pass_forked is fork
+    async with db.session() as s:
+        articles = (await s.execute(select(ArticleRow).order_by(ArticleRow.id))).scalars().all()
+        stories = (await s.execute(select(Story).order_by(Story.id))).scalars().all()
+    a0, s0 = articles[0].id, stories[0].id
+    return [
+        *(
+            (a.id - a0, a.story_id - s0, a.canonical_url, a.source, a.title, a.summary, a.body, a.topics,
+             a.digest_summary, a.categories, a.fingerprint, a.search_text, a.minhash)
+            for a in articles
+            if a.story_id is not None
+        ),
+        *((st.id - s0, st.representative_id - a0, st.article_count, st.source_count, st.topics)
+          for st in stories if st.representative_id is not None),
+    ]  # fmt: skip
+
+
+async def test_a_pass_with_a_worker_process_stores_exactly_what_a_pass_without_one_does(
+    db: Database, fetcher: Fetcher, feed_server: FeedServer
+) -> None:
+    """Where the Arabic work ran never shows: same rows, same ids, same stories, same signatures.
+
+    Stores follow the claim order, so not even the order in which fetches answered changes a story.
+    """
+    urls = [feed_server.url(f"/feeds/{n}") for n in [*OUTLETS, "atom.xml", "cp1256.xml"]]
+    serial = await _stored_pass(db, fetcher, urls, fork=False)
+    forked = await _stored_pass(db, fetcher, urls, fork=True)
+    assert len(serial) > 100
+    assert forked == serial
+
+
+async def test_a_worker_process_is_forked_only_for_a_batch_of_several_feeds_and_a_spare_core(
+    db: Database, fetcher: Fetcher, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jobs.ingest
+
+    ingestor = Ingestor(db, fetcher, interval=timedelta(minutes=15))
+    await add_feeds(db, [feed_server.url(f"/feeds/{n}") for n in OUTLETS[:2]])
+    await ingestor.run(NOW, include_all=True)
+    assert not ingestor.last_pass_forked  # two feeds: not worth a process
+
+    await add_feeds(db, [feed_server.url(f"/feeds/{n}") for n in OUTLETS[2:]])
+    monkeypatch.setattr(jobs.ingest, "spare_cores", lambda: 0)
+    await ingestor.run(NOW + timedelta(hours=1), include_all=True)
+    assert not ingestor.last_pass_forked  # no spare core
+
+    monkeypatch.setattr(jobs.ingest, "spare_cores", lambda: 1)
+    await ingestor.run(NOW + timedelta(hours=2), include_all=True)
+    assert not ingestor.last_pass_forked  # every feed answered 304: nothing to parse, nothing forked
+
+    custom = Ingestor(db, fetcher, interval=timedelta(minutes=15), enricher=lambda a: a)
+    assert not custom._may_fork(64)  # a caller's enricher may keep state: it runs in this process
+    assert Ingestor(db, fetcher, interval=timedelta(minutes=15))._may_fork(64)

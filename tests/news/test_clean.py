@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from news.clean import clean_body, clean_title, html_to_text, strip_dateline
+from news.clean import clean_body, clean_body_lines, clean_title, html_to_text, strip_dateline
 
 # --------------------------------------------------------------------------------------------------
 # html_to_text
@@ -389,3 +389,34 @@ def test_sample_article_loses_dateline_and_read_also_line() -> None:
 def test_clean_body_of_nothing_is_nothing() -> None:
     assert clean_body("") == ""
     assert clean_body("\n \n") == ""
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "اقرأ أيضاً:\nعنوان أول\nعنوان ثان\n\nفقرة حقيقية طويلة تنتهي بنقطة."
+        "\n  شارك: فيسبوك تويتر  \nفقرة أخرى.",
+        "",
+        "\n\n",
+        "سطر واحد",
+    ],
+)
+def test_clean_body_lines_are_the_lines_of_clean_body(text: str) -> None:
+    lines = list(clean_body_lines(text))
+    assert "\n".join(lines) == clean_body(text)
+    assert all(line and line == line.strip() for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "سطر\u00a0أول\u2009مع\u3000مسافات\r\nسطر\tثان\r\rسطر ثالث  ",
+            "سطر أول مع مسافات\nسطر ثان\nسطر ثالث",
+        ),
+        ("  \u00a0\n\u200b\n  كلمة\u202f \u205fأخرى  \n\n", "كلمة أخرى"),
+        ("<p>\u00a0فقرة\u00a0\u00a0أولى\u00a0</p><p>\u2002</p><p>ثانية\rهنا</p>", "فقرة أولى\nثانية هنا"),
+    ],
+)
+def test_odd_spaces_collapse_within_lines_and_never_join_lines(text: str, expected: str) -> None:
+    assert html_to_text(text) == expected

@@ -248,3 +248,25 @@ def test_match_scores_exactly_as_similarity_with_the_windows_idf() -> None:
             article["sig"], other["sig"], gap=article["at"] - other["at"], same_source=False, idf=index.idf
         )
         assert found.similarity == expected
+
+
+def test_the_index_scores_a_pair_exactly_as_similarity_does() -> None:
+    """``StoryIndex`` scores from word sets built once per article; the floats must be ``similarity``'s,
+    bit for bit, or a pair at the threshold could flip."""
+    rows = list(ARTICLES.values())
+    index = StoryIndex(WINDOW)
+    for n, row in enumerate(rows):
+        index.add(n, n, row["sig"], row["at"], source=row["outlet"])
+    idf = index.idf
+    scores = []
+    for a in rows:  # every ordered pair of the fixture articles
+        own = cluster._WordSets.of(a["sig"])
+        for j, b in enumerate(rows):
+            if abs(a["at"] - b["at"]) > WINDOW:  # never compared by the index
+                continue
+            expected = cluster.similarity(
+                a["sig"], b["sig"], gap=a["at"] - b["at"], same_source=a["outlet"] == b["outlet"], idf=idf
+            )
+            assert index._score(a["sig"], own, a["at"], a["outlet"], index._entries[j], idf) == expected
+            scores.append(expected)
+    assert len(scores) > 40 and any(0.1 < s < 0.9 for s in scores)

@@ -11,7 +11,7 @@ import pytest
 
 from news.article import clean_text, to_article
 from news.parse import parse_feed
-from news.summary import ELLIPSIS, shorten, split_sentences, summarize
+from news.summary import ELLIPSIS, _candidates, shorten, split_sentences, summarize
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "summary"
 ARTICLES: dict[str, dict[str, Any]] = {
@@ -283,3 +283,34 @@ def test_sentence_splitting_edge_cases() -> None:
     assert split_sentences("نكسة جديدة لمورينيو.. تشيلسي بطلا… والجمهور يحتفل..بالكأس.") == [
         "نكسة جديدة لمورينيو.. تشيلسي بطلا… والجمهور يحتفل..بالكأس."
     ]
+
+
+@pytest.mark.parametrize("article_id", sorted(ARTICLES))
+def test_candidates_stop_early_with_the_same_first_sentences(article_id: str) -> None:
+    """Reading stops once the summary has what it can show: the sentences found are the full reading's
+    first ones, and the tail only counts when there was nothing else (summarize ignores it then)."""
+    article = ARTICLES[article_id]
+    for text in (article["text"], article["text"][:150], article.get("abstract", "")):
+        every, tail = _candidates(article["title"], text)  # no ``enough``: the whole text is read
+        for enough in (1, 2, 3):
+            found, early_tail = _candidates(article["title"], text, enough=enough)
+            assert found == every[:enough]
+            if len(every) < enough:
+                assert early_tail == tail
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "جملة أولى طويلة بما يكفي لتكون ملخصا\nجملة ثانية كاملة هنا أيضا.",  # open end followed: a sentence
+        "جملة أولى كاملة بما يكفي هنا.\nجملة ثانية بلا نهاية وقد قطعها الموقع عند",  # open end last: tail
+        "اقرأ أيضاً:\nعنوان مرتبط\nجملة أولى كاملة بما يكفي هنا.",
+        "",
+    ],
+)
+def test_candidates_stop_early_on_made_up_texts(text: str) -> None:
+    every, tail = _candidates("عنوان", text)
+    for enough in (1, 2):
+        found, early_tail = _candidates("عنوان", text, enough=enough)
+        assert found == every[:enough]
+        assert early_tail == (tail if len(every) < enough else None)

@@ -1,0 +1,85 @@
+"""FeedWork: a feed's Arabic work gives the same result on the worker thread and in the forked process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from jobs.feedwork import FeedWork, ParsedArticles, enrich_and_sign, parse_and_clean
+from jobs.ingest import Enricher
+from news.parse import FeedParseError
+
+FEEDS = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
+NAMES = ["alarabiya.xml", "bbc.xml", "cnn.xml", "france24.xml", "skynews.xml", "cp1256.xml"]
+HEADERS = {"content-type": "application/rss+xml"}
+
+
+def _parse(name: str) -> ParsedArticles:
+    return parse_and_clean((FEEDS / name).read_bytes(), HEADERS, f"https://feeds.test/{name}", "feeds.test")
+
+
+async def _all(work: FeedWork) -> list[tuple[ParsedArticles, list[tuple[object, bytes]]]]:
+    async def one(name: str) -> tuple[ParsedArticles, list[tuple[object, bytes]]]:
+        parsed = await work.parse(
+            (FEEDS / name).read_bytes(), HEADERS, f"https://feeds.test/{name}", "feeds.test"
+        )
+        return parsed, list(await work.enrich(parsed.articles))
+
+    try:
+        return await asyncio.gather(*(one(n) for n in NAMES))
+    finally:
+        await work.close()
+
+
+async def test_the_forked_process_and_the_thread_give_what_a_plain_call_gives() -> None:
+    enricher = Enricher()
+    expected = []
+    for name in NAMES:
+        parsed = _parse(name)
+        expected.append((parsed, enrich_and_sign(enricher, parsed.articles)))
+
+    forked = FeedWork(lambda: enricher, fork=True)
+    assert await _all(forked) == expected
+    assert forked.forked and forked.jobs_in_process > 0
+
+    alone = FeedWork(lambda: enricher, fork=False)
+    assert await _all(alone) == expected
+    assert not alone.forked and alone.jobs_in_process == 0
+
+
+async def test_a_job_error_in_the_process_reaches_the_caller() -> None:
+    work = FeedWork(Enricher, fork=True)
+    try:
+        with pytest.raises(FeedParseError):
+            # Several at once, so that the process surely gets some of them.
+            await asyncio.gather(
+                *(work.parse(b"<html>not a feed</html>", {}, "https://x.test/", "x") for _ in range(4))
+            )
+        assert work.forked
+    finally:
+        await work.close()
+
+
+async def test_when_the_worker_process_dies_its_jobs_run_here() -> None:
+    enricher = Enricher()
+    work = FeedWork(lambda: enricher, fork=True)
+    try:
+        first = await work.parse(
+            (FEEDS / NAMES[0]).read_bytes(), HEADERS, "https://feeds.test/a", "feeds.test"
+        )
+        assert work._process is not None
+        for pid in list(work._process._processes or {}):  # type: ignore[attr-defined]
+            os.kill(pid, signal.SIGKILL)
+        again = await asyncio.gather(
+            *(
+                work.parse((FEEDS / NAMES[0]).read_bytes(), HEADERS, "https://feeds.test/a", "feeds.test")
+                for _ in range(4)
+            )
+        )
+        assert all(p == first for p in again)
+    finally:
+        await work.close()
