@@ -30,7 +30,7 @@ SETTINGS_FIELDS = frozenset(
         "update_lease_seconds", "poll_timeout_seconds", "send_speedup", "alert_min_outlets",
         "alert_window_minutes", "alert_urgent_window_minutes", "log_level", "role", "webhook_url",
         "webhook_secret", "listen", "ingest_tick_seconds", "ingest_lease_seconds",
-        "delivery_lease_seconds",
+        "delivery_lease_seconds", "ingest_worker_process",
     }
 )  # fmt: skip
 # name → (default, lowest, highest, lowest excluded): the bounds of ``Settings``' fields.

@@ -50,7 +50,8 @@ class Services:
 
             interval = timedelta(minutes=self.settings.fetch_interval_minutes)
             lease = timedelta(seconds=self.settings.ingest_lease_seconds)
-            self._ingestor = Ingestor(self.db, self.fetcher, interval=interval, lease=lease)
+            fork = {"auto": None, "on": True, "off": False}[self.settings.ingest_worker_process]
+            self._ingestor = Ingestor(self.db, self.fetcher, interval=interval, lease=lease, fork=fork)
         return self._ingestor
 
     async def aclose(self) -> None:
