@@ -71,7 +71,7 @@ def build_application(
 
     async def post_init(application: Application) -> None:  # type: ignore[type-arg]
         # Services own their lifecycle: created once the event loop runs, closed at shutdown.
-        svc = await start_services(settings, migrate=migrate)
+        svc = await start_services(settings, migrate=migrate, long_running=True)
         application.bot_data[SERVICES_KEY] = svc
         if seeded := await seed_default_feeds(svc):
             log.info("no feeds yet: loaded %d default Arabic feeds", seeded)

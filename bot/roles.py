@@ -195,7 +195,7 @@ async def _run_worker(settings: Settings, stop: asyncio.Event, speedup: float) -
     """``ingest`` and ``deliver``: no Application; a few asyncio loops around the shared services."""
     from bot import ticks
 
-    async with services(settings) as svc:
+    async with services(settings, long_running=True) as svc:
         membership = Membership(svc.db, settings.role)
         ticks_lock = Leadership(svc.db, "ticks")
         health = Health(settings.role)

@@ -27,11 +27,14 @@ class Services:
     feedparser, numpy and the Arabic pipeline for nothing, so those load when a command first asks.
     """
 
-    __slots__ = ("_fetcher", "_ingestor", "db", "settings")
+    __slots__ = ("_fetcher", "_ingestor", "db", "long_running", "settings")
 
-    def __init__(self, settings: Settings, db: Database, *, fetcher: Fetcher | None = None) -> None:
+    def __init__(
+        self, settings: Settings, db: Database, *, fetcher: Fetcher | None = None, long_running: bool = False
+    ) -> None:
         self.settings = settings
         self.db = db
+        self.long_running = long_running  # the bot or a worker role, not a one-shot CLI command
         self._fetcher: Fetcher | None = fetcher  # given: owned from now on (closed by ``aclose``)
         self._ingestor: Ingestor | None = None
 
@@ -50,7 +53,12 @@ class Services:
 
             interval = timedelta(minutes=self.settings.fetch_interval_minutes)
             lease = timedelta(seconds=self.settings.ingest_lease_seconds)
-            fork = {"auto": None, "on": True, "off": False}[self.settings.ingest_worker_process]
+            # auto forks in one-shot commands only: a long-running process has other threads at work
+            # (the bot, the database driver, digests) that a fork would copy mid-step, and it scales
+            # ingestion with more ``ROLE=ingest`` processes instead.
+            fork = {"auto": None if not self.long_running else False, "on": True, "off": False}[
+                self.settings.ingest_worker_process
+            ]
             self._ingestor = Ingestor(self.db, self.fetcher, interval=interval, lease=lease, fork=fork)
         return self._ingestor
 
@@ -74,14 +82,14 @@ def fetch_policy(settings: Settings | FetchSettings) -> FetchPolicy:
 
 
 async def start_services(
-    settings: Settings, *, migrate: bool = True, fetcher: Fetcher | None = None
+    settings: Settings, *, migrate: bool = True, fetcher: Fetcher | None = None, long_running: bool = False
 ) -> Services:
     from storage.db import Database
     from storage.migrate import upgrade
 
     if migrate:
         upgrade(settings.database_url)
-    return Services(settings, Database(settings.database_url), fetcher=fetcher)
+    return Services(settings, Database(settings.database_url), fetcher=fetcher, long_running=long_running)
 
 
 async def seed_default_feeds(svc: Services) -> int:
@@ -109,10 +117,10 @@ async def stop_services(services: Services) -> None:
 
 @asynccontextmanager
 async def services(
-    settings: Settings, *, migrate: bool = True, fetcher: Fetcher | None = None
+    settings: Settings, *, migrate: bool = True, fetcher: Fetcher | None = None, long_running: bool = False
 ) -> AsyncIterator[Services]:
     """``fetcher``: one the caller built already, which the services then own and close."""
-    svc = await start_services(settings, migrate=migrate, fetcher=fetcher)
+    svc = await start_services(settings, migrate=migrate, fetcher=fetcher, long_running=long_running)
     try:
         yield svc
     finally:

@@ -11,13 +11,22 @@ from bot.settings import SettingsError, load_settings
 from storage.db import Database
 
 
-@pytest.mark.parametrize(("value", "fork"), [("auto", None), ("on", True), ("off", False)])
+@pytest.mark.parametrize(
+    ("value", "long_running", "fork"),
+    [
+        ("auto", False, None),  # a one-shot command decides per pass
+        ("auto", True, False),  # the bot and the worker roles never fork by default
+        ("on", True, True),
+        ("on", False, True),
+        ("off", False, False),
+    ],
+)
 async def test_ingest_worker_process_setting_reaches_the_ingestor(
-    value: str, fork: bool | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    value: str, long_running: bool, fork: bool | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("INGEST_WORKER_PROCESS", value)
     settings = load_settings(env_file=None)
-    services = Services(settings, Database(f"sqlite:///{tmp_path / 'n.db'}"))
+    services = Services(settings, Database(f"sqlite:///{tmp_path / 'n.db'}"), long_running=long_running)
     try:
         assert services.ingestor.fork is fork
     finally:
