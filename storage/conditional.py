@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from storage.feedinfo import FeedInfo
-from storage.listing import DriverDatabase, current_database, feed_from_row
+from storage.listing import DriverDatabase, current_database
 
 # The columns of ``storage.listing``'s query, with no article count (a pass does not need it).
 _DUE_SQL = (
@@ -68,14 +68,7 @@ def due_feeds_readonly(url: str, now: datetime, *, include_all: bool = False) ->
         if not include_all:
             sql += " AND next_check_at <= ?"
             params.append(_stamp(db, now))
-        try:
-            cur = db.execute(sql + _DUE_ORDER, params)
-            try:
-                return [feed_from_row(r) for r in cur.fetchall()]
-            finally:
-                cur.close()
-        except db.error:
-            return None
+        return db.feeds(sql + _DUE_ORDER, params)
 
 
 def record_not_modified(url: str, feeds: Sequence[NotModified], now: datetime) -> bool:

@@ -81,6 +81,17 @@ class DriverDatabase(NamedTuple):
         cur.execute(sql.replace("?", self.placeholder) if self.placeholder != "?" else sql, params)
         return cur
 
+    def feeds(self, sql: str, params: Sequence[Any] = ()) -> list[FeedInfo] | None:
+        """The feeds a ``SELECT`` of ``feed_from_row``'s fourteen columns finds; None on a driver error."""
+        try:
+            cur = self.execute(sql, params)
+            try:
+                return [feed_from_row(r) for r in cur.fetchall()]
+            finally:
+                cur.close()
+        except self.error:
+            return None
+
 
 def _at_heads(db: DriverDatabase) -> bool:
     cur = db.execute(_VERSION_SQL)
@@ -128,16 +139,7 @@ def current_database(url: str) -> Iterator[DriverDatabase | None]:
 def list_feeds_readonly(url: str) -> list[FeedInfo] | None:
     """Every feed with its article count, ordered by id; ``None`` when the full path must answer."""
     with current_database(url) as db:
-        if db is None:
-            return None
-        try:
-            cur = db.execute(_LIST_SQL)
-            try:
-                return [feed_from_row(r) for r in cur.fetchall()]
-            finally:
-                cur.close()
-        except db.error:
-            return None
+        return None if db is None else db.feeds(_LIST_SQL)
 
 
 def _connect_sqlite(rest: str) -> DriverDatabase | None:
