@@ -17,8 +17,11 @@ only new articles pay for enrichment), store anything, or keep the worker proces
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import logging
 import os
+import signal
 import warnings
 from collections.abc import Callable
 from concurrent.futures import BrokenExecutor, Executor, Future, ThreadPoolExecutor
@@ -38,6 +41,12 @@ T = TypeVar("T")
 _ENRICHER: list[Enricher] = []
 _PARSE, _ENRICH = 1, 0  # queue priorities: enrichment first, so that stores can begin
 _PROCESS_DEPTH = 2
+# A job the worker process has not finished in this long is taken as a stuck child (a fork can copy a
+# lock some other thread held at that moment): the child is killed and its jobs run on the thread. One
+# feed's parse or enrichment takes well under a second; a 5 MB feed a few.
+PROCESS_JOB_SECONDS = 120.0
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +116,7 @@ class FeedWork:
         self._consumers: list[asyncio.Task[None]] = []
         self._starting: asyncio.Task[None] | None = None
         self._loaded: Enricher | None = None
+        self._child: int | None = None  # the worker process's pid
         self.jobs_in_process = 0
         """Jobs the worker process ran (for tests and the benchmark's curiosity)."""
 
@@ -160,7 +170,7 @@ class FeedWork:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)
                 started = self._process.submit(os.getpid)
-            await asyncio.wrap_future(started)
+            self._child = await asyncio.wrap_future(started)
             # Two jobs handed to the process at a time: it starts the next as soon as it ends one, instead
             # of waiting for this process's busy event loop to give it one.
             for _ in range(_PROCESS_DEPTH):
@@ -186,7 +196,8 @@ class FeedWork:
             if future.cancelled():
                 continue
             try:
-                result = await asyncio.wrap_future(submit(executor))
+                job = asyncio.wrap_future(submit(executor))
+                result = await (self._watched(job) if executor is self._process else job)
             except Exception as exc:  # the job's own error goes to whoever awaits it
                 if isinstance(exc, BrokenExecutor) and executor is self._process:
                     # The worker process died: this job, and the rest, run on the thread.
@@ -199,6 +210,20 @@ class FeedWork:
                 self.jobs_in_process += 1
             if not future.cancelled():
                 future.set_result(result)
+
+    async def _watched(self, job: asyncio.Future[T]) -> T:
+        """``job``'s result from the worker process; past ``PROCESS_JOB_SECONDS`` the child is killed,
+        so that the job fails as ``BrokenProcessPool`` and goes, with the rest, to the thread."""
+        try:
+            return await asyncio.wait_for(asyncio.shield(job), PROCESS_JOB_SECONDS)
+        except TimeoutError:
+            if self._child is not None:
+                log.warning(
+                    "ingest worker process %d stuck for %.0f s: killed", self._child, PROCESS_JOB_SECONDS
+                )
+                with contextlib.suppress(ProcessLookupError):  # it died on its own meanwhile
+                    os.kill(self._child, signal.SIGKILL)
+            return await job
 
     async def close(self) -> None:
         """Stop the consumers and end the worker thread and process (waiting for a job under way)."""

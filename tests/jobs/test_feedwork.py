@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 from pathlib import Path
@@ -82,4 +83,39 @@ async def test_when_the_worker_process_dies_its_jobs_run_here() -> None:
         )
         assert all(p == first for p in again)
     finally:
+        await work.close()
+
+
+async def test_a_stuck_worker_process_is_killed_and_its_jobs_run_here(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+
+    from jobs import feedwork
+
+    monkeypatch.setattr(feedwork, "PROCESS_JOB_SECONDS", 0.5)
+    work = FeedWork(Enricher, fork=True)
+
+    def hangs_in_the_child(executor: object) -> object:
+        # In the child the job never ends (as on a lock a fork copied held); on the thread it answers.
+        if executor is work._process:
+            return work._process.submit(time.sleep, 3600)
+        return work._thread.submit(os.getpid)  # type: ignore[union-attr]
+
+    try:
+        started = time.monotonic()
+        answers = await asyncio.wait_for(
+            asyncio.gather(*(work._run(0, hangs_in_the_child) for _ in range(3))), timeout=30
+        )
+        assert answers == [os.getpid()] * 3  # every job ended on this process's thread
+        assert time.monotonic() - started < 20
+        assert work._child is not None
+        with pytest.raises(ProcessLookupError):
+            for _ in range(50):  # the child is gone (reaped by the pool once it saw it die)
+                os.kill(work._child, 0)
+                await asyncio.sleep(0.1)
+    finally:
+        if work._child is not None:  # a failed run must not leave close() waiting an hour on it
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(work._child, signal.SIGKILL)
         await work.close()
