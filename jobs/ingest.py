@@ -160,8 +160,14 @@ class Ingestor:
                 log.exception("ingesting feed %s failed", feed.url)
                 outcome = FeedOutcome(feed.id, feed.url, "failed", error=f"internal error: {exc}")
                 await self._release([feed.id])
-            finally:
-                done.set()  # the next feed of the batch may store now
+            except BaseException:  # cancelled: no later feed may wait on this one
+                done.set()
+                raise
+            # The next feed of the batch may store now. A feed that stored nothing (304, an error) still
+            # waits for its own turn before passing it on: else the feeds after it could store before
+            # the ones before it, and stories would again depend on which fetch answered first.
+            await turn.wait()
+            done.set()
             summary.add(outcome)
             metrics.FEEDS_FETCHED.labels(outcome=outcome.status).inc()
             metrics.ARTICLES_INGESTED.inc(outcome.new)

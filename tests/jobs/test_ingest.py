@@ -459,3 +459,29 @@ async def test_a_worker_process_is_forked_only_for_a_batch_of_several_feeds_and_
     custom = Ingestor(db, fetcher, interval=timedelta(minutes=15), enricher=lambda a: a)
     assert not custom._may_fork(64)  # a caller's enricher may keep state: it runs in this process
     assert Ingestor(db, fetcher, interval=timedelta(minutes=15))._may_fork(64)
+
+
+async def test_feeds_store_in_claim_order_even_around_a_feed_that_stores_nothing(
+    db: Database, fetcher: Fetcher, feed_server: FeedServer
+) -> None:
+    # Claimed first, answering last; then a feed that fails at once; then one that answers at once.
+    slow = feed_server.route(
+        "/slow.xml", body=(FEEDS / "bbc.xml").read_bytes(), content_type="application/rss+xml", delay_s=1.0
+    )
+    broken = feed_server.route("/broken.xml", status=404)
+    fast = feed_server.route(
+        "/fast.xml", body=(FEEDS / "cnn.xml").read_bytes(), content_type="application/rss+xml"
+    )
+    slow_id, _, fast_id = await add_feeds(db, [slow, broken, fast])
+    ingestor = Ingestor(db, fetcher, interval=timedelta(minutes=15), fork=False)
+    summary = await ingestor.run(NOW, include_all=True)
+    async with db.session() as s:
+        ids = {
+            feed_id: sorted(
+                (await s.scalars(select(ArticleRow.id).where(ArticleRow.feed_id == feed_id))).all()
+            )
+            for feed_id in (slow_id, fast_id)
+        }
+
+    assert summary.feeds_failed == 1 and ids[slow_id] and ids[fast_id]
+    assert max(ids[slow_id]) < min(ids[fast_id])  # the slow feed, claimed first, stored first
