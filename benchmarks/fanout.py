@@ -54,30 +54,31 @@ def start_emulator(speedup: float) -> tuple[subprocess.Popen[str], str, str]:
     return proc, line[1], line[2]
 
 
-async def seed(url: str, remote: AsyncRemoteEmulator, chats: int, group_share: float) -> dict[int, int]:
-    """Chats in the emulator and in the database, one page queued for each; returns telegram id → pk."""
+async def add_chats(
+    db: Database, remote: AsyncRemoteEmulator, chats: int, group_share: float, **columns: object
+) -> set[int]:
+    """``chats`` chats in the emulator (that share of them supergroups, the rest private) and in the
+    database with ``columns`` set; returns their telegram ids."""
     n_groups = int(chats * group_share)
     users = await remote.create_users(count=chats - n_groups)
     ids = [(u["id"], "private") for u in users]
     for i in range(n_groups):
         group = await remote.create_supergroup(title=f"مجموعة {i}")
         ids.append((group["id"], "supergroup"))
+    async with db.session() as s, s.begin():
+        await s.execute(
+            insert(Chat.__table__),  # Core: a column given as None is stored NULL, not its default
+            [{"telegram_id": tid, "type": kind, "title": "", **columns} for tid, kind in ids],
+        )
+    return {tid for tid, _ in ids}
+
+
+async def seed(url: str, remote: AsyncRemoteEmulator, chats: int, group_share: float) -> dict[int, int]:
+    """Chats in the emulator and in the database, one page queued for each; returns telegram id → pk."""
     db = Database(url)
     try:
-        async with db.session() as s, s.begin():
-            await s.execute(
-                insert(Chat),
-                [
-                    {
-                        "telegram_id": tid,
-                        "type": kind,
-                        "title": "",
-                        "timezone": "Asia/Riyadh",
-                        "topics": "politics",
-                    }
-                    for tid, kind in ids
-                ],
-            )
+        await add_chats(db, remote, chats, group_share, timezone="Asia/Riyadh", topics="politics")
+        async with db.session() as s:
             pks = {tid: pk for pk, tid in await s.execute(select(Chat.id, Chat.telegram_id))}
         async with db.session() as s, s.begin():
             for tid, pk in pks.items():
