@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from bot.app import build_application, polling
 from news.topics import BUILTIN_KEYS
 from storage import chats as chat_store
@@ -20,11 +18,6 @@ from tests.emulator import BotAPIEmulator, RateLimits
 from tests.feedserver import FeedServer
 from tests.fixtures.delivery.seed import add_chat
 from tests.jobs.test_alerts import OUTLETS, REPORTS, rss
-
-
-@pytest.fixture(autouse=True)
-def ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "1")
 
 
 async def test_the_ingest_tick_sends_the_alert_through_the_delivery_loop(

@@ -7,7 +7,7 @@ three made-up outlets with their own headline wording, published minutes ago.
 from __future__ import annotations
 
 import html
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -74,17 +74,6 @@ def rss(outlet: int, items: Sequence[tuple[int, datetime]], *, urgent: Sequence[
         f"<title>{OUTLETS[outlet]}</title><link>https://outlet{outlet}.example/</link>"
         f"{''.join(body)}</channel></rss>"
     )
-
-
-@pytest.fixture(autouse=True)
-def ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "1")
-
-
-@pytest.fixture
-def emu() -> Iterator[BotAPIEmulator]:
-    with BotAPIEmulator() as emulator:
-        yield emulator
 
 
 @pytest.fixture

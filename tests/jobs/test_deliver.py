@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -30,18 +30,6 @@ def _now() -> datetime:
 
 
 FAST_RETRY = RetryPolicy(base=0.05, cap=0.5, long_wait=5.0)
-
-
-@pytest.fixture(autouse=True)
-def ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    """PTB 22 warns when it builds ``RetryAfter`` unless timedelta values are opted into."""
-    monkeypatch.setenv("PTB_TIMEDELTA", "1")
-
-
-@pytest.fixture
-def emu() -> Iterator[BotAPIEmulator]:
-    with BotAPIEmulator() as emulator:
-        yield emulator
 
 
 @asynccontextmanager

@@ -280,12 +280,7 @@ async def test_preview_has_no_side_effects(db: Database) -> None:
 
 
 @pytest.fixture
-def ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "1")
-
-
-@pytest.fixture
-async def running_bot(db_url: str, ptb_timedelta: None) -> AsyncIterator[tuple[BotAPIEmulator, Application]]:
+async def running_bot(db_url: str) -> AsyncIterator[tuple[BotAPIEmulator, Application]]:
     """``build_application`` polling the emulator, with the real delivery loop started as its tick would."""
     async with BotAPIEmulator() as emu:
         settings = Settings(

@@ -3,10 +3,7 @@ delivered through the outbox to the Bot API emulator. Also the short (titles-onl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from jobs.deliver import Deliverer, RetryPolicy, SendLimits, make_bot
 from jobs.digest import DigestPolicy, run_digests
@@ -20,17 +17,6 @@ from tests.fixtures.delivery.seed import add_chat, add_story
 DAY = (datetime.now(UTC) - timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
 MORNING = DAY + timedelta(hours=7, seconds=10)
 EVENING = DAY + timedelta(hours=19, seconds=10)
-
-
-@pytest.fixture(autouse=True)
-def ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "1")
-
-
-@pytest.fixture
-def emu() -> Iterator[BotAPIEmulator]:
-    with BotAPIEmulator() as emulator:
-        yield emulator
 
 
 async def deliver(db: Database, emu: BotAPIEmulator) -> None:
