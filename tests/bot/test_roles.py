@@ -29,6 +29,7 @@ from storage import deliveries as outbox
 from storage import feeds as feed_store
 from storage.db import Database
 from storage.schema import Base, Chat, Delivery, Feed, StoredUpdate
+from tests.bot import processes
 from tests.emulator import AsyncRemoteEmulator, BotAPIEmulator
 from tests.emulator.faults import RateLimits
 from tests.feedserver import FeedServer
@@ -226,18 +227,8 @@ async def _seed_outbox(db_url: str, telegram_ids: list[int]) -> None:
 @pytest.fixture
 async def emulator_process() -> AsyncIterator[tuple[str, str]]:
     """The emulator in its own process, as in the crash test: its clock is not slowed by this one."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.emulator", "--port", "0", "--rate-limits", "--speedup", str(SPEEDUP),
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode().split()
-    assert line[:1] == ["EMULATOR_READY"], line
-    try:
-        yield line[1], line[2]
-    finally:
-        proc.terminate()
-        await asyncio.wait_for(proc.wait(), 10)
+    async with processes.emulator_process(SPEEDUP) as emu:
+        yield emu
 
 
 async def test_three_delivery_processes_share_the_outbox_within_limits_and_survive_a_kill(

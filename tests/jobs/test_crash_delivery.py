@@ -27,6 +27,7 @@ from news.models import DigestPage
 from storage import deliveries as outbox
 from storage.db import Database
 from storage.schema import Chat, Delivery
+from tests.bot.processes import emulator_process
 from tests.emulator import AsyncRemoteEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,18 +42,8 @@ def _env(**extra: str) -> dict[str, str]:
 
 @pytest.fixture
 async def emulator() -> AsyncIterator[tuple[str, str]]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.emulator", "--port", "0", "--rate-limits", "--speedup", str(SPEEDUP),
-        cwd=ROOT, env=_env(), stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode().split()
-    assert line[:1] == ["EMULATOR_READY"], line
-    try:
-        yield line[1], line[2]
-    finally:
-        proc.terminate()
-        await asyncio.wait_for(proc.wait(), 10)
+    async with emulator_process(SPEEDUP) as emu:
+        yield emu
 
 
 async def _worker(db_url: str, emu_url: str, token: str) -> asyncio.subprocess.Process:
