@@ -30,7 +30,10 @@ from __future__ import annotations
 
 import argparse
 import collections
+import itertools
 import json
+import math
+import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -309,6 +312,102 @@ def pairs(data: Path, show: bool) -> None:
                 print(f"     same: {rows[p['a']][0]}  |  {rows[p['b']][0]}")
 
 
+# --- a learned pair model (tried, not kept: fourth round in benchmarks/data/README.md) ----------------
+
+
+def _pair_features(day: list[Doc]) -> tuple[dict[tuple[int, int], list[float]], list[daypass._Evidence]]:
+    """17 features of every article pair of a day: the pass's IDF cosine, shared and shared-distinctive
+    words, title cosine, the top shared IDF, the pass's conflict, and the ingestion verifier's eleven."""
+    policy, prior = daypass.DayPassPolicy(), daypass.shipped_prior()
+    ev = [daypass._evidence(d.title, d.lead, d.at, policy) for d in day]
+    idf = daypass._Idf(ev, prior.df, prior.docs)
+    vec = [daypass._vector(e, idf) for e in ev]
+    titles = []
+    for e in ev:
+        weights = {k: idf(k) for k in e.title}
+        titles.append((weights, math.sqrt(sum(w * w for w in weights.values())) or 1.0))
+    sigs = [cluster.signature(d.title, d.lead) for d in day]
+    out: dict[tuple[int, int], list[float]] = {}
+    for i, j in itertools.combinations(range(len(day)), 2):
+        (va, na, ra), (vb, nb, rb) = vec[i], vec[j]
+        shared = [k for k in va if k in vb]
+        cos = sum(va[k] * vb[k] for k in shared) / (na * nb) if na and nb else 0.0
+        (ta, tna), (tb, tnb) = titles[i], titles[j]
+        title_cos = sum(w * tb[k] for k, w in ta.items() if k in tb) / (tna * tnb)
+        verifier = cluster.features(
+            sigs[i], sigs[j], gap=abs(day[i].at - day[j].at), same_source=day[i].outlet == day[j].outlet
+        )
+        out[i, j] = [
+            cos,
+            min(len(shared), 8) / 8,
+            min(len(ra & rb), 4) / 4,
+            title_cos,
+            max((idf(k) for k in shared), default=0.0) / 10,
+            1.0 if daypass.conflict(ev[i], ev[j]) else 0.0,
+            *verifier,
+        ]
+    return out, ev
+
+
+def _link(day: list[Doc], p: dict[tuple[int, int], float], ev: list[daypass._Evidence], at: float) -> Entries:
+    """Average-link clustering of single articles at ``at``; a union that holds a conflict is refused."""
+    groups = {i: [i] for i in range(len(day))}
+    pooled = {i: ev[i] for i in groups}
+    while True:
+        best: tuple[float, int, int] | None = None
+        for a, b in itertools.combinations(sorted(groups), 2):
+            score = statistics.fmean(p[min(x, y), max(x, y)] for x in groups[a] for y in groups[b])
+            if (
+                score >= at
+                and (best is None or score > best[0])
+                and not daypass.conflict(pooled[a], pooled[b])
+            ):
+                best = (score, a, b)
+        if best is None:
+            return [[day[i] for i in g] for g in groups.values()]
+        _, a, b = best
+        merged = daypass._Evidence()
+        merged.add(pooled[a])
+        merged.add(pooled.pop(b))
+        pooled[a] = merged
+        groups[a].extend(groups.pop(b))
+
+
+def learned(docs: dict[str, list[Doc]], thresholds: Sequence[float] = (0.3, 0.4, 0.5, 0.6, 0.7)) -> None:
+    """Logistic regression over ``_pair_features``, scored leave-one-day-out over the dev days only (the
+    day scored was never trained on), beside the shipped pass on the same days."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    by_day: dict[str, list[Doc]] = collections.defaultdict(list)
+    for split, split_docs in docs.items():
+        if split.rstrip("0123456789") == "dev":
+            for d in split_docs:
+                by_day[d.day].append(d)
+    days = {day: sorted(ds, key=lambda d: (d.at, d.id)) for day, ds in sorted(by_day.items())}
+    features = {day: _pair_features(ds) for day, ds in days.items()}
+    shares = {t: Shares() for t in thresholds}
+    for held in days:
+        rows = [
+            (f, days[day][i].story == days[day][j].story)
+            for day in days
+            if day != held
+            for (i, j), f in features[day][0].items()
+        ]
+        model = LogisticRegression(C=1.0, max_iter=2000).fit(
+            np.array([f for f, _ in rows]), np.array([y for _, y in rows])
+        )
+        pairs, ev = features[held]
+        keys = list(pairs)
+        probs = dict(zip(keys, model.predict_proba(np.array([pairs[k] for k in keys]))[:, 1], strict=True))
+        for t in thresholds:
+            shares[t].add(_link(days[held], probs, ev, t))
+    pairs_total = sum(len(f[0]) for f in features.values())
+    print(f"learned pair model, leave one dev day out ({len(days)} days, {pairs_total} pairs), average link:")
+    for t, sh in shares.items():
+        print(f"  at {t:.1f}  {sh.row()}")
+
+
 def agreement(first: str, second: str) -> None:
     """Two readers' labels of the same days, the second read as a clustering scored by the first.
 
@@ -356,6 +455,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--agreement", nargs=2, metavar=("FIRST", "SECOND"), help="two readers' labels of the same days"
     )
+    ap.add_argument(
+        "--learned", action="store_true", help="the learned pair model (tried, not kept), dev only"
+    )
     args = ap.parse_args(argv)
     if args.agreement:
         print(f"{'':6} {'readers':24} entries repeats   share   merged mixed   share")
@@ -368,6 +470,10 @@ def main(argv: list[str] | None = None) -> None:
         speed(args.data, args.speed or [1000, 5000])
         return
     splits: list[str] = args.splits or default_splits()
+    if args.learned:
+        dev = [s for s in splits if s.rstrip("0123456789") == "dev"]
+        learned(load(args.data, dev)[0])
+        return
     docs, df, n = load(args.data, splits)
     steps = [STEPS[0], STEPS[-1]] if args.quick else STEPS
     print(f"{'split':6} {'step':24} entries repeats   share   merged mixed   share")
