@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from bot.dbsettings import DatabaseSettings
     from bot.fetchsettings import FetchSettings
     from bot.settings import Settings
+    from jobs.feedwork import WorkerProcesses
+    from jobs.fetcher import Fetcher
     from jobs.outcomes import IngestSummary
     from news.opml import OPMLFeed
     from storage.feedinfo import FeedInfo
@@ -250,6 +252,18 @@ async def cmd_fetch(_settings: DatabaseSettings, args: argparse.Namespace) -> in
     return 0
 
 
+def _worker_processes(mode: str, changed: int | None) -> WorkerProcesses | None:
+    """The full pass's worker processes, started now, when ``INGEST_WORKER_PROCESS`` and the work ahead
+    call for them (``changed``: feeds the pass will parse; ``None``: unknown, decided later per batch)."""
+    from jobs.feedwork import FORK_MIN_FEEDS, WorkerProcesses, spare_cores
+
+    if mode == "off" or changed is None or spare_cores() < 1:
+        return None
+    if mode == "auto" and changed < FORK_MIN_FEEDS:
+        return None
+    return WorkerProcesses()
+
+
 async def _fetch_pass(args: argparse.Namespace) -> tuple[IngestSummary, int]:
     """(the pass's summary, alerts queued). Every due feed answering 304 ends the pass early
     (``jobs.unchanged``: no SQLAlchemy, feedparser or topic model, ~half of the time); otherwise the
@@ -259,10 +273,11 @@ async def _fetch_pass(args: argparse.Namespace) -> tuple[IngestSummary, int]:
     (``bot.fetchsettings``); otherwise, and for the full pass, ``Settings`` reads and checks them all,
     reporting a bad one as every command does (``SettingsError``).
     """
+    import asyncio
     from datetime import timedelta
 
     from bot.fetchsettings import load_fetch_settings
-    from bot.runtime import fetch_policy, services
+    from bot.runtime import fetch_policy
     from jobs.fetcher import Fetcher
     from jobs.unchanged import unchanged_pass
 
@@ -271,18 +286,35 @@ async def _fetch_pass(args: argparse.Namespace) -> tuple[IngestSummary, int]:
     if probe is None:
         probe = full = _full_settings(args.env_file)
     fetcher = Fetcher(fetch_policy(probe))
+    processes: WorkerProcesses | None = None
     try:
         interval = timedelta(minutes=probe.fetch_interval_minutes)
         unchanged = await unchanged_pass(
             probe.database_url, fetcher, _now(), interval=interval, include_all=args.all
         )
-        if unchanged is not None:
+        if unchanged.summary is not None:
             await fetcher.aclose()
-            return unchanged, 0
+            return unchanged.summary, 0
+        # Forked now, before this process imports SQLAlchemy, feedparser or the model: the children
+        # load those on their cores while this one opens the database (and it never loads the model).
+        processes = _worker_processes(probe.ingest_worker_process, unchanged.changed)
         settings = full if full is not None else _full_settings(args.env_file)
     except BaseException:
         await fetcher.aclose()
+        if processes is not None:
+            processes.close()
         raise
+    try:
+        return await _full_pass(args, settings, fetcher, processes)
+    finally:
+        if processes is not None:
+            await asyncio.to_thread(processes.close)
+
+
+async def _full_pass(
+    args: argparse.Namespace, settings: Settings, fetcher: Fetcher, processes: WorkerProcesses | None
+) -> tuple[IngestSummary, int]:
+    from bot.runtime import services
     from jobs.ingest import FeedOutcome
 
     show_progress = sys.stderr.isatty() and not args.json
@@ -301,9 +333,11 @@ async def _fetch_pass(args: argparse.Namespace) -> tuple[IngestSummary, int]:
                 def done(o: FeedOutcome) -> None:
                     progress.update(task, advance=1, description=f"+{o.new} {o.url[:60]}")
 
-                summary = await svc.ingestor.run(_now(), include_all=args.all, on_feed=done, on_start=started)
+                summary = await svc.ingestor.run(
+                    _now(), include_all=args.all, on_feed=done, on_start=started, processes=processes
+                )
         else:
-            summary = await svc.ingestor.run(_now(), include_all=args.all)
+            summary = await svc.ingestor.run(_now(), include_all=args.all, processes=processes)
         # Stories that broke in this pass get their alerts queued here too (the bot's worker sends them):
         # a later pass would find nothing new and never look at them again.
         queued = 0

@@ -66,6 +66,7 @@ class FetchSettings:
     fetch_max_redirects: int = INTS["fetch_max_redirects"][0]
     fetch_timeout_seconds: float = FLOATS["fetch_timeout_seconds"][0]
     ingest_lease_seconds: float = FLOATS["ingest_lease_seconds"][0]
+    ingest_worker_process: str = "auto"  # never read here: set, it sends the command to ``Settings``
 
 
 def load_fetch_settings(env_file: str | Path | None = ".env") -> FetchSettings | None:

@@ -1,17 +1,18 @@
-"""A feed's Arabic work (parse → clean; enrich → story signature) and where it runs: here, or also in a
-second process when the machine has a core to spare.
+"""A feed's Arabic work (parse → clean; enrich → story signature) and where it runs: on a worker thread
+of this process, or in worker processes when the machine has a core to spare.
 
-The work is pure CPU and GIL-bound: threads cannot spread it, so with two cores a pass of many new articles
-took as long as one core needed for everything. ``FeedWork`` keeps one worker thread in this process and,
-when allowed (``fork``), forks one worker process *after* the pipeline's modules and the topic model
-are loaded, so the child shares those pages copy-on-write instead of loading its own. Both pull jobs
-from one queue as they become free (a feed's enrichment before any feed's parsing, so that stores can
-start early); the functions are pure, so where a job ran never changes its result. What stays in the
-calling process: HTTP, the database, story matching.
+The work is pure CPU and GIL-bound: threads cannot spread it. A pass that forks (``fork``) runs it in
+``PROCESSES`` worker processes and none of it here: a worker thread in this process only took the GIL
+from the event loop, which fetches, stores and matches stories, and made this process the slowest. The
+processes are forked either *after* the pipeline's modules and the topic model are loaded here (the
+children share those pages copy-on-write), or, for ``nashra fetch``, before this process loads any of
+it (``WorkerProcesses`` without an enricher: the children load it on their own cores while this
+process opens the database, and this process never holds the model). Jobs come from one queue as a
+worker becomes free (a feed's enrichment before any feed's parsing, so that stores can start early);
+the functions are pure, so where a job ran never changes its result.
 
 What it does not do: decide what is new (the caller looks that up between parsing and enrichment, so
-only new articles pay for enrichment), store anything, or keep the worker process between passes
-(``close`` ends it; the next pass forks a fresh one).
+only new articles pay for enrichment), store anything, or keep worker processes between passes.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from news.models import Article
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
 
-    from jobs.ingest import Enricher
+    from jobs.enrich import Enricher
 
 T = TypeVar("T")
 
@@ -41,6 +42,11 @@ T = TypeVar("T")
 _ENRICHER: list[Enricher] = []
 _PARSE, _ENRICH = 1, 0  # queue priorities: enrichment first, so that stores can begin
 _PROCESS_DEPTH = 2
+PROCESSES = 2
+"""Worker processes a forked pass runs: the Arabic work on two cores, while this process keeps HTTP,
+the database and story matching (which need little CPU, and none of the model's memory)."""
+FORK_MIN_FEEDS = 4
+"""A pass forks worker processes only for a first batch of at least this many feeds."""
 # A job the worker process has not finished in this long is taken as a stuck child (a fork can copy a
 # lock some other thread held at that moment): the child is killed and its jobs run on the thread. One
 # feed's parse or enrichment takes well under a second; a 5 MB feed a few.
@@ -89,6 +95,25 @@ def _enrich_in_worker(articles: list[Article]) -> list[tuple[Article, bytes]]:
     return enrich_and_sign(_ENRICHER[0], articles)
 
 
+def _load_in_child() -> None:
+    """A worker process's initializer when it was forked before anything was loaded: builds its own
+    enricher (and with it the pipeline's modules and the topic model)."""
+    from jobs.enrich import Enricher
+
+    _ENRICHER[:] = [_load_pipeline(Enricher)]
+
+
+def _load_pipeline(make: Callable[[], Enricher]) -> Enricher:
+    """Every module the jobs use, and the enricher: what a worker needs before its first job."""
+    import news.article
+    import news.cluster
+    import news.parse
+    import news.summary
+    import news.topics  # noqa: F401
+
+    return make()
+
+
 def spare_cores() -> int:
     """Cores this process may use beyond its own (0 on a one-core machine or a one-core affinity)."""
     try:
@@ -97,17 +122,65 @@ def spare_cores() -> int:
         return (os.cpu_count() or 1) - 1
 
 
-class FeedWork:
-    """Runs feeds' parse and enrich jobs on a worker thread and, if ``fork``, one forked worker process.
+class WorkerProcesses:
+    """``count`` worker processes for the Arabic work, forked as soon as this object is built.
 
-    ``fork`` is decided by the caller (enough feeds, a spare core, the built-in enricher); the process
-    is only forked when the first job arrives, so a pass in which every feed answers 304 forks nothing.
+    With ``enricher``, the children inherit it (the model's pages shared copy-on-write): the way a pass
+    forks once its own modules and model are loaded. Without one, each child builds its own in its
+    initializer: ``nashra fetch`` starts them so before it has imported SQLAlchemy, feedparser or the
+    model, and the children load all that on their cores while this process opens the database and
+    fetches. This process then never loads the model at all. The owner ``close``s them.
+    """
+
+    def __init__(self, count: int = PROCESSES, *, enricher: Enricher | None = None) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        if enricher is not None:
+            _ENRICHER[:] = [enricher]
+        self.count = count
+        self.pool = ProcessPoolExecutor(
+            max_workers=count,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=None if enricher is not None else _load_in_child,
+        )
+        # A fork-context pool starts all its processes at the first ``submit``: now, from the calling
+        # thread, before any worker thread of the pass exists, so no job of this process can be caught
+        # half-way holding a lock a child would need. Other threads (the database driver's, DNS) are
+        # never used by the children, which only run the pure functions above; hence Python 3.12's
+        # warning about forking a threaded process is silenced for this one call.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self.pool.submit(os.getpid)
+
+    def pids(self) -> list[int]:
+        """The children's process ids (read from the pool, which has no public way to tell them)."""
+        return list(self.pool._processes or {})
+
+    def close(self) -> None:
+        """End the processes, waiting for the jobs under way."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        _ENRICHER.clear()
+
+
+class FeedWork:
+    """Runs feeds' parse and enrich jobs on worker processes when forked, else on a worker thread.
+
+    ``fork`` is decided by the caller (enough feeds, a spare core, the built-in enricher); the processes
+    are only forked when the first job arrives, so a pass in which every feed answers 304 forks nothing.
+    A caller that started ``processes`` itself passes them instead, and closes them itself. When forked,
+    this process does none of the Arabic work (its thread would only take the GIL from the event loop,
+    which stores and matches stories): the thread serves only if the processes die.
     Use one ``FeedWork`` per pass and ``close`` it at the end.
     """
 
-    def __init__(self, enricher: Callable[[], Enricher], *, fork: bool) -> None:
+    def __init__(
+        self, enricher: Callable[[], Enricher], *, fork: bool, processes: WorkerProcesses | None = None
+    ) -> None:
         self._make_enricher = enricher
-        self._fork = fork
+        self._fork = fork or processes is not None
+        self._processes = processes
+        self._owns_processes = processes is None
         self._queue: asyncio.PriorityQueue[tuple[int, int, Callable[[Executor], Any], asyncio.Future[Any]]]
         self._queue = asyncio.PriorityQueue()
         self._seq = itertools.count()
@@ -116,9 +189,8 @@ class FeedWork:
         self._consumers: list[asyncio.Task[None]] = []
         self._starting: asyncio.Task[None] | None = None
         self._loaded: Enricher | None = None
-        self._child: int | None = None  # the worker process's pid
         self.jobs_in_process = 0
-        """Jobs the worker process ran (for tests and the benchmark's curiosity)."""
+        """Jobs the worker processes ran (for tests and the benchmark's curiosity)."""
 
     @property
     def forked(self) -> bool:
@@ -136,7 +208,8 @@ class FeedWork:
         def submit(executor: Executor) -> Future[list[tuple[Article, bytes]]]:
             if executor is self._process:
                 return executor.submit(_enrich_in_worker, articles)  # the enricher the fork inherited
-            return executor.submit(enrich_and_sign, self._enricher(), articles)
+            # On the thread, which builds the enricher on first use (only it calls ``_enricher``).
+            return executor.submit(lambda: enrich_and_sign(self._enricher(), articles))
 
         return await self._run(_ENRICH, submit)
 
@@ -152,43 +225,32 @@ class FeedWork:
         await asyncio.shield(self._starting)
 
     async def _open(self) -> None:
-        # The enricher (the topic model) and every module of the pipeline are loaded before the fork:
-        # the child then finds them in memory shared with this process, not loading anything itself.
-        self._loaded = await asyncio.to_thread(self._load)
-        if self._fork:
-            # Imported here: a pass in which every feed answers 304 never needs them.
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            _ENRICHER[:] = [self._loaded]
-            self._process = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-            # Forked now (in ``submit``: a fork-context pool starts its process at once), before this pass's
-            # worker thread exists: a fork copies only the forking thread, so no job can be caught half-way,
-            # holding a lock the child would need. Other threads (the database driver's) are never used by
-            # the child, which only runs the pure functions above; hence Python 3.12's warning about
-            # forking a threaded process is silenced for this one call.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)
-                started = self._process.submit(os.getpid)
-            self._child = await asyncio.wrap_future(started)
-            # Two jobs handed to the process at a time: it starts the next as soon as it ends one, instead
-            # of waiting for this process's busy event loop to give it one.
-            for _ in range(_PROCESS_DEPTH):
+        if self._fork and self._processes is None:
+            # The enricher (the topic model) and every module of the pipeline are loaded before the
+            # fork: the children then find them in memory shared with this process.
+            self._loaded = await asyncio.to_thread(self._load)
+            self._processes = WorkerProcesses(enricher=self._loaded)
+        if self._processes is not None:
+            self._process = self._processes.pool
+            # Two jobs handed to each process at a time: it starts the next as soon as it ends one,
+            # instead of waiting for this process's busy event loop to give it one.
+            for _ in range(_PROCESS_DEPTH * self._processes.count):
                 self._consumers.append(asyncio.ensure_future(self._consume(self._process)))
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feedwork")
-        self._consumers.append(asyncio.ensure_future(self._consume(self._thread)))
+        else:
+            self._start_thread()
+
+    def _start_thread(self) -> None:
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feedwork")
+            self._consumers.append(asyncio.ensure_future(self._consume(self._thread)))
 
     def _enricher(self) -> Enricher:
-        assert self._loaded is not None, "used before _open"
+        if self._loaded is None:
+            self._loaded = self._make_enricher()
         return self._loaded
 
     def _load(self) -> Enricher:
-        import news.article
-        import news.cluster
-        import news.parse
-        import news.summary  # noqa: F401  (loaded for the fork, used by the jobs)
-
-        return self._make_enricher()
+        return _load_pipeline(self._make_enricher)
 
     async def _consume(self, executor: Executor) -> None:
         while True:
@@ -200,8 +262,9 @@ class FeedWork:
                 result = await (self._watched(job) if executor is self._process else job)
             except Exception as exc:  # the job's own error goes to whoever awaits it
                 if isinstance(exc, BrokenExecutor) and executor is self._process:
-                    # The worker process died: this job, and the rest, run on the thread.
+                    # A worker process died: this job, and the rest, run on the thread.
                     self._queue.put_nowait((priority, seq, submit, future))
+                    self._start_thread()
                     return
                 if not future.cancelled():
                     future.set_exception(exc)
@@ -212,28 +275,27 @@ class FeedWork:
                 future.set_result(result)
 
     async def _watched(self, job: asyncio.Future[T]) -> T:
-        """``job``'s result from the worker process; past ``PROCESS_JOB_SECONDS`` the child is killed,
+        """``job``'s result from a worker process; past ``PROCESS_JOB_SECONDS`` the children are killed,
         so that the job fails as ``BrokenProcessPool`` and goes, with the rest, to the thread."""
         try:
             return await asyncio.wait_for(asyncio.shield(job), PROCESS_JOB_SECONDS)
         except TimeoutError:
-            if self._child is not None:
-                log.warning(
-                    "ingest worker process %d stuck for %.0f s: killed", self._child, PROCESS_JOB_SECONDS
-                )
+            assert self._processes is not None
+            for pid in self._processes.pids():
+                log.warning("ingest worker process %d stuck for %.0f s: killed", pid, PROCESS_JOB_SECONDS)
                 with contextlib.suppress(ProcessLookupError):  # it died on its own meanwhile
-                    os.kill(self._child, signal.SIGKILL)
+                    os.kill(pid, signal.SIGKILL)
             return await job
 
     async def close(self) -> None:
-        """Stop the consumers and end the worker thread and process (waiting for a job under way)."""
+        """Stop the consumers and end the worker thread and the processes this object started
+        (waiting for a job under way)."""
         for task in self._consumers:
             task.cancel()
         await asyncio.gather(*self._consumers, return_exceptions=True)
         if self._starting is not None and not self._starting.done():
             self._starting.cancel()
-        for executor in (self._thread, self._process):
-            if executor is not None:
-                await asyncio.to_thread(executor.shutdown, True, cancel_futures=True)
-        if self._process is not None:
-            _ENRICHER.clear()
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.shutdown, True, cancel_futures=True)
+        if self._processes is not None and self._owns_processes:
+            await asyncio.to_thread(self._processes.close)

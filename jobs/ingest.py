@@ -14,13 +14,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from jobs import metrics
-from jobs.feedwork import FeedWork, spare_cores
+from jobs.enrich import Enricher as Enricher  # re-exported: defined apart for worker processes
+from jobs.feedwork import FORK_MIN_FEEDS, FeedWork, WorkerProcesses, spare_cores
 from jobs.fetcher import Fetcher, FetchResult
 from jobs.outcomes import FeedOutcome as FeedOutcome  # re-exported: defined apart for jobs.unchanged
 from jobs.outcomes import IngestSummary as IngestSummary
@@ -35,52 +34,8 @@ from storage.feeds import FeedInfo
 
 # The Arabic pipeline (feedparser, numpy, the topic model's code) is imported where an article is first
 # handled: a pass in which every feed answers 304 never loads it.
-if TYPE_CHECKING:
-    from news.classifier import TopicClassifier
 
 log = logging.getLogger(__name__)
-
-
-class Enricher:
-    """Adds what the digest needs to a cleaned article: built-in topics and a short summary.
-
-    Topics are the classifier's, except that a section naming a desk comes first, in a tag («رياضة»,
-    «Economy») or at the head of the URL's path («/sport/…»): the outlet's own filing beats a guess,
-    and the classifier's best stays as the second topic. The URL also lets the classifier use an
-    outlet's own weights when it was trained on that outlet.
-    """
-
-    def __init__(self, classifier: TopicClassifier | None = None, *, summary_budget: int = 300) -> None:
-        if classifier is None:
-            from news.classifier import TopicClassifier
-
-            classifier = TopicClassifier.load()
-        self._classifier = classifier
-        self._budget = summary_budget
-
-    def __call__(self, article: Article) -> Article:
-        return self.many([article])[0]
-
-    def many(self, articles: Sequence[Article]) -> list[Article]:
-        """Every article of one feed at once: the classifier's matrix work is done once per outlet."""
-        from news.summary import summarize
-        from news.topics import desk_topic, url_sections, with_desk
-
-        predictions = self._classifier.predict_many(
-            [(a.title, a.summary, a.body) for a in articles], [a.canonical_url or a.url for a in articles]
-        )
-        return [
-            replace(
-                a,
-                topics=with_desk(p.topics, desk_topic([*a.categories, *url_sections(a.url)])),
-                digest_summary=summarize(a.title, a.body or a.summary, budget=self._budget),
-            )
-            for a, p in zip(articles, predictions, strict=True)
-        ]
-
-
-FORK_MIN_FEEDS = 4
-"""A pass forks its worker process only for a first batch of at least this many feeds."""
 
 
 def _fallback_source(feed: FeedInfo) -> str:
@@ -122,6 +77,7 @@ class Ingestor:
         self._fetcher = fetcher
         self._interval = interval
         self._enricher = enricher
+        self._builtin_enricher = enricher is None  # what worker processes started elsewhere build
         self._clusterer = clusterer or StoryClusterer()
         self._store_lock = asyncio.Lock()
         self.owner = owner or worker_id("ingest")
@@ -139,6 +95,7 @@ class Ingestor:
         include_all: bool = False,
         on_feed: Callable[[FeedOutcome], None] | None = None,
         on_start: Callable[[int], None] | None = None,
+        processes: WorkerProcesses | None = None,
     ) -> IngestSummary:
         """One pass over the due feeds (or all enabled feeds); never raises for a single feed's failure.
 
@@ -146,6 +103,8 @@ class Ingestor:
         so several ingest processes on one database share a pass: each fetches what it claimed, no feed
         is fetched by two at once, and the feeds of a worker that dies come back when its lease lapses.
         ``on_start`` gets the number of due feeds, including those other workers will take.
+        ``processes``: worker processes the caller started for this pass (and closes); used only with
+        the built-in enricher, which is what they build.
         """
         if on_start:
             async with self._db.session() as s:
@@ -189,7 +148,9 @@ class Ingestor:
                     break
                 seen.update(f.id for f in batch)
                 if work is None:
-                    work = FeedWork(self._enricher_for_work, fork=self._may_fork(len(batch)))
+                    given = processes if self._builtin_enricher else None
+                    fork = given is not None or self._may_fork(len(batch))
+                    work = FeedWork(self._enricher_for_work, fork=fork, processes=given)
                 # Feed i stores once feed i-1 is done: stories form in claim order, however fetches end.
                 turns = [asyncio.Event() for _ in range(len(batch) + 1)]
                 turns[0].set()

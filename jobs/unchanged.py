@@ -4,7 +4,7 @@ The usual pass of ``nashra fetch`` run from cron finds nothing new. ``unchanged_
 feeds' validators through the bare database driver (``storage.conditional``), sends every conditional
 GET through the same ``Fetcher``, and when all of them answer 304 records them and reports, exactly
 as ``jobs.ingest.Ingestor.run`` would have, without importing SQLAlchemy, feedparser, numpy or the
-topic model. It returns ``None`` whenever the full pass is needed (a feed with new content, a feed
+topic model. It returns no summary whenever the full pass is needed (a feed with new content, a feed
 without validators, a failure, a database the driver path does not open); the answers it got are then
 handed to the fetcher (``Fetcher.prime``), so the full pass asks no server twice.
 
@@ -15,6 +15,7 @@ unclaimed), update Prometheus counters (a CLI process serves none), or handle an
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from jobs.fetcher import Fetcher
@@ -23,13 +24,26 @@ from news.schedule import next_check_at
 from storage.conditional import NotModified, due_feeds_readonly, record_not_modified
 
 
+@dataclass(frozen=True, slots=True)
+class Unchanged:
+    """What the pass found: its ``summary`` when every due feed answered 304 (``None``: the full pass is
+    needed), and how many due feeds did not (``changed``; every due feed when some have no validators;
+    ``None`` when the driver path could not read them): how much Arabic work the full pass will have,
+    told early so that the caller can start its worker processes first."""
+
+    summary: IngestSummary | None
+    changed: int | None
+
+
 async def unchanged_pass(
     database_url: str, fetcher: Fetcher, now: datetime, *, interval: timedelta, include_all: bool = False
-) -> IngestSummary | None:
-    """The pass's summary if every due feed answered 304 (and was recorded), else None."""
+) -> Unchanged:
+    """Every due feed's conditional GET; recorded and summed up if all of them answered 304."""
     feeds = due_feeds_readonly(database_url, now, include_all=include_all)
-    if feeds is None or any(f.etag is None and f.last_modified is None for f in feeds):
-        return None  # a feed without validators will send its whole body: the full pass is needed
+    if feeds is None:
+        return Unchanged(None, None)
+    if any(f.etag is None and f.last_modified is None for f in feeds):
+        return Unchanged(None, len(feeds))  # a feed without validators sends its body: a full pass
     results = await asyncio.gather(
         *(fetcher.fetch(f.url, etag=f.etag, last_modified=f.last_modified) for f in feeds)
     )
@@ -47,8 +61,8 @@ async def unchanged_pass(
     ):
         for f, r in zip(feeds, results, strict=True):
             fetcher.prime(r, etag=f.etag, last_modified=f.last_modified)
-        return None
+        return Unchanged(None, sum(r.outcome != "not_modified" for r in results))
     summary = IngestSummary()
     for f in feeds:
         summary.add(FeedOutcome(f.id, f.url, "not_modified"))
-    return summary
+    return Unchanged(summary, 0)

@@ -261,6 +261,12 @@ def stems(text: str) -> list[str]:
     return list(map(_stems.__getitem__, tokenize(text)))
 
 
+def search_stems(title: str, summary: str) -> str:
+    """Light stems of the title and the summary's head between single spaces: what search matches with
+    ``LIKE '% stem %'`` (``storage.search``)."""
+    return f" {' '.join(stems(title + ' ' + summary[:2000]))} "
+
+
 # Lone proclitics: conjunction و/ف, optionally followed by preposition ب/ك/ل, or a preposition alone.
 _LONE_PROCLITICS = ("وب", "وك", "ول", "فب", "فك", "فل", "و", "ف", "ب", "ك", "ل")
 

@@ -43,7 +43,9 @@ class Article:
 
     ``title`` is plain display text with headline prefixes («عاجل:») removed; ``summary`` is the cleaned
     feed description and ``body`` the cleaned full text when the feed carried one. ``fingerprint`` is a
-    hash of the normalized title+text used for exact-content dedup across URLs.
+    hash of the normalized title+text used for exact-content dedup across URLs. ``search_text`` is what
+    the search column stores (``news.arabic.search_stems``), filled in with the topics so that the
+    stemming runs in the ingest workers; where it is empty, the store computes it.
     """
 
     url: str
@@ -58,6 +60,7 @@ class Article:
     fingerprint: str = ""
     topics: tuple[str, ...] = ()
     digest_summary: str = ""
+    search_text: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from sqlalchemy import LargeBinary, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from news.arabic import stems
+from news.arabic import search_stems
 from news.models import Article
 from storage.schema import ArticleRow, articles_table
 
@@ -96,8 +96,8 @@ async def new_articles(
 
 
 def search_text(a: Article) -> str:
-    """Stems of title and summary between spaces: the column ``LIKE '% stem %'`` searches."""
-    return f" {' '.join(stems(a.title + ' ' + a.summary[:2000]))} "
+    """The search column's value: the enrichment's, else computed here (``news.arabic.search_stems``)."""
+    return a.search_text or search_stems(a.title, a.summary)
 
 
 def _row_values(a: Article, feed_id: int | None, fetched_at: datetime) -> dict[str, object]:

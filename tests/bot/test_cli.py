@@ -47,6 +47,45 @@ def test_fetch_json_reports_new_then_zero_on_unchanged_feeds(
     assert second["new"] == 0 and second["feeds_ok"] == 2
 
 
+def test_fetch_starts_its_worker_processes_before_the_pass_and_closes_them(
+    cli_env: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first pass of several feeds forks its workers as soon as it knows it will parse them; each
+    child builds its own enricher, the pass stores what a pass in one process stores, and no child
+    outlives the command. ``INGEST_WORKER_PROCESS=off`` forks nothing."""
+    import jobs.feedwork
+
+    started: list[jobs.feedwork.WorkerProcesses] = []
+    real = jobs.feedwork.WorkerProcesses
+
+    def spy(*args: object, **kwargs: object) -> jobs.feedwork.WorkerProcesses:
+        started.append(real(*args, **kwargs))  # type: ignore[arg-type]
+        return started[-1]
+
+    monkeypatch.setattr(jobs.feedwork, "WorkerProcesses", spy)
+    monkeypatch.setattr(jobs.feedwork, "spare_cores", lambda: 1)
+    names = ["alarabiya.xml", "bbc.xml", "cnn.xml", "france24.xml", "skynews.xml"]
+    for name in names:
+        assert run(cli_env, "feeds", "add", feed_server.url(f"/feeds/{name}")) == 0
+    capsys.readouterr()
+
+    assert run(cli_env, "fetch", "--all", "--json") == 0
+    forked = json.loads(capsys.readouterr().out)
+    assert len(started) == 1 and started[0].pids() == []  # started, then closed with the command
+    assert forked["feeds_ok"] == len(names) and forked["feeds_failed"] == 0 and forked["new"] > 100
+
+    # The same feeds as new ones (other URLs), in one process: the same counts.
+    monkeypatch.setenv("INGEST_WORKER_PROCESS", "off")
+    for name in names:
+        assert run(cli_env, "feeds", "add", feed_server.url(f"/feeds/{name}?again")) == 0
+    capsys.readouterr()
+    assert run(cli_env, "fetch", "--all", "--json") == 0
+    alone = json.loads(capsys.readouterr().out)
+    assert len(started) == 1  # nothing forked
+    assert alone["feeds_ok"] == 2 * len(names) and alone["feeds_not_modified"] == len(names)
+    assert alone["new"] + alone["duplicates"] == forked["new"] + forked["duplicates"]
+
+
 def test_fetch_without_all_only_takes_due_feeds(
     cli_env: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

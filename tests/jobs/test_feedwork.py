@@ -1,4 +1,5 @@
-"""FeedWork: a feed's Arabic work gives the same result on the worker thread and in the forked process."""
+"""FeedWork: a feed's Arabic work gives the same result on the worker thread and in forked processes,
+whether they were forked after the model was loaded here or before anything was (``WorkerProcesses``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.feedwork import FeedWork, ParsedArticles, enrich_and_sign, parse_and_clean
+from jobs.feedwork import FeedWork, ParsedArticles, WorkerProcesses, enrich_and_sign, parse_and_clean
 from jobs.ingest import Enricher
 from news.parse import FeedParseError
 
@@ -52,6 +53,29 @@ async def test_the_forked_process_and_the_thread_give_what_a_plain_call_gives() 
     assert not alone.forked and alone.jobs_in_process == 0
 
 
+async def test_processes_forked_before_anything_was_loaded_build_their_own_enricher() -> None:
+    """``nashra fetch``'s way: the children load the model; this process never builds an enricher."""
+    enricher = Enricher()
+    expected = []
+    for name in NAMES:
+        parsed = _parse(name)
+        expected.append((parsed, enrich_and_sign(enricher, parsed.articles)))
+
+    def never() -> Enricher:
+        raise AssertionError("the parent built an enricher")
+
+    processes = WorkerProcesses()
+    try:
+        work = FeedWork(never, fork=False, processes=processes)
+        assert await _all(work) == expected
+        assert work.forked and work.jobs_in_process == 2 * len(NAMES)  # every job ran in a child
+        assert len(processes.pids()) == 2
+        assert all(os.kill(pid, 0) is None for pid in processes.pids())  # FeedWork left them to their owner
+    finally:
+        processes.close()
+    assert processes.pids() == []
+
+
 async def test_a_job_error_in_the_process_reaches_the_caller() -> None:
     work = FeedWork(Enricher, fork=True)
     try:
@@ -72,8 +96,8 @@ async def test_when_the_worker_process_dies_its_jobs_run_here() -> None:
         first = await work.parse(
             (FEEDS / NAMES[0]).read_bytes(), HEADERS, "https://feeds.test/a", "feeds.test"
         )
-        assert work._process is not None
-        for pid in list(work._process._processes or {}):  # type: ignore[attr-defined]
+        assert work._processes is not None
+        for pid in work._processes.pids():
             os.kill(pid, signal.SIGKILL)
         again = await asyncio.gather(
             *(
@@ -96,9 +120,13 @@ async def test_a_stuck_worker_process_is_killed_and_its_jobs_run_here(
     monkeypatch.setattr(feedwork, "PROCESS_JOB_SECONDS", 0.5)
     work = FeedWork(Enricher, fork=True)
 
+    children: list[int] = []
+
     def hangs_in_the_child(executor: object) -> object:
         # In the child the job never ends (as on a lock a fork copied held); on the thread it answers.
         if executor is work._process:
+            assert work._processes is not None
+            children.extend(p for p in work._processes.pids() if p not in children)
             return work._process.submit(time.sleep, 3600)
         return work._thread.submit(os.getpid)  # type: ignore[union-attr]
 
@@ -109,13 +137,14 @@ async def test_a_stuck_worker_process_is_killed_and_its_jobs_run_here(
         )
         assert answers == [os.getpid()] * 3  # every job ended on this process's thread
         assert time.monotonic() - started < 20
-        assert work._child is not None
-        with pytest.raises(ProcessLookupError):
-            for _ in range(50):  # the child is gone (reaped by the pool once it saw it die)
-                os.kill(work._child, 0)
-                await asyncio.sleep(0.1)
+        assert len(children) == 2
+        for child in children:
+            with pytest.raises(ProcessLookupError):
+                for _ in range(50):  # the child is gone (reaped by the pool once it saw it die)
+                    os.kill(child, 0)
+                    await asyncio.sleep(0.1)
     finally:
-        if work._child is not None:  # a failed run must not leave close() waiting an hour on it
+        for child in children:  # a failed run must not leave close() waiting an hour on it
             with contextlib.suppress(ProcessLookupError):
-                os.kill(work._child, signal.SIGKILL)
+                os.kill(child, signal.SIGKILL)
         await work.close()

@@ -46,8 +46,9 @@ async def test_a_pass_of_304s_reports_and_records_as_the_full_pass(
     assert (await ingestor.run(NOW, include_all=True)).new > 0
 
     later = NOW + timedelta(hours=1)
-    summary = await unchanged_pass(db_url, fetcher, later, interval=INTERVAL, include_all=True)
-    assert summary is not None
+    found = await unchanged_pass(db_url, fetcher, later, interval=INTERVAL, include_all=True)
+    summary = found.summary
+    assert summary is not None and found.changed == 0
     assert summary.feeds_not_modified == summary.feeds_ok == 3 and summary.new == 0
     recorded = await _feeds(db)
     assert all(f.last_ok_at == later and f.next_check_at > later for f in recorded)
@@ -66,7 +67,7 @@ async def test_only_due_feeds_unless_all(
     await Ingestor(db, fetcher, interval=INTERVAL).run(NOW, include_all=True)
     requests = len(feed_server.requests_for("/feeds/bbc.xml"))
     soon = NOW + timedelta(minutes=1)
-    nothing_due = await unchanged_pass(db_url, fetcher, soon, interval=INTERVAL)
+    nothing_due = (await unchanged_pass(db_url, fetcher, soon, interval=INTERVAL)).summary
     assert nothing_due is not None and nothing_due.feeds_ok == 0
     assert len(feed_server.requests_for("/feeds/bbc.xml")) == requests
 
@@ -88,7 +89,8 @@ async def test_new_content_hands_over_without_asking_twice(
     )
 
     later = NOW + timedelta(hours=1)
-    assert await unchanged_pass(db_url, fetcher, later, interval=INTERVAL, include_all=True) is None
+    found = await unchanged_pass(db_url, fetcher, later, interval=INTERVAL, include_all=True)
+    assert found.summary is None and found.changed == 1  # the full pass will parse one feed
     asked = {p: len(feed_server.requests_for(p)) for p in ("/feeds/bbc.xml", "/changing.xml")}
     assert asked == {"/feeds/bbc.xml": 2, "/changing.xml": 2}
     assert {f.last_ok_at for f in await _feeds(db)} == {NOW}  # nothing recorded yet
@@ -103,7 +105,8 @@ async def test_feeds_never_fetched_take_the_full_path_at_once(
     db: Database, db_url: str, fetcher: Fetcher, feed_server: FeedServer
 ) -> None:
     await _add(db, [feed_server.url("/feeds/bbc.xml")])
-    assert await unchanged_pass(db_url, fetcher, NOW, interval=INTERVAL, include_all=True) is None
+    found = await unchanged_pass(db_url, fetcher, NOW, interval=INTERVAL, include_all=True)
+    assert found.summary is None and found.changed == 1
     assert feed_server.requests_for("/feeds/bbc.xml") == []
 
 
@@ -116,7 +119,7 @@ async def test_a_failing_feed_hands_over_and_is_recorded_once(
     await ingestor.run(NOW, include_all=True)
     feed_server.route("/flaky.xml", status=503, body=b"busy")
     later = NOW + timedelta(hours=1)
-    assert await unchanged_pass(db_url, fetcher, later, interval=INTERVAL, include_all=True) is None
+    assert (await unchanged_pass(db_url, fetcher, later, interval=INTERVAL, include_all=True)).summary is None
     full = await ingestor.run(later, include_all=True)
     assert full.feeds_failed == 1 and "503" in (full.failures[0].error or "")
     assert len(feed_server.requests_for("/flaky.xml")) == 2
