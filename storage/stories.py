@@ -57,8 +57,10 @@ async def create_stories(
     """New stories for ``(first article id, topics)`` pairs, in one statement; ids in input order.
 
     ``create_story`` once per new story cost one round trip each, ~1,100 of them in a pass over 27
-    feeds; SQLAlchemy's insertmanyvalues batches the rows and ``sort_by_parameter_order`` returns the
-    ids in the order given, on SQLite and PostgreSQL alike.
+    feeds. SQLAlchemy's insertmanyvalues batches the rows; the ids are matched to the input by the
+    first article's id, which RETURNING gives back beside each story's: asking SQLAlchemy to sort the
+    rows instead (``sort_by_parameter_order``) made it fall back to one INSERT per row on SQLite, which
+    promises no order for RETURNING.
     """
     if not firsts:
         return []
@@ -74,8 +76,11 @@ async def create_stories(
         }
         for article_id, topics in firsts
     ]
-    result = await session.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True), rows)
-    return [int(story_id) for story_id in result.scalars()]
+    if len({article_id for article_id, _ in firsts}) != len(rows):
+        raise ValueError("two new stories share their first article")
+    result = await session.execute(insert(t).returning(t.c.representative_id, t.c.id), rows)
+    story_of = {int(first): int(story_id) for first, story_id in result}
+    return [story_of[article_id] for article_id, _ in firsts]
 
 
 async def refresh_stories(

@@ -48,7 +48,10 @@ def test_fetch_json_reports_new_then_zero_on_unchanged_feeds(
 
 
 def test_fetch_starts_its_worker_processes_before_the_pass_and_closes_them(
-    cli_env: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    cli_env: Path,
+    feed_server: FeedServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A first pass of several feeds forks its workers as soon as it knows it will parse them; each
     child builds its own enricher, the pass stores what a pass in one process stores, and no child
