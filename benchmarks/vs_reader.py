@@ -10,7 +10,7 @@ some outlets, Atom for others), one of them in windows-1256, plus a front-page f
 items with tracking parameters in their links. Per tool and run, the script prints wall time, CPU time
 (user + system, steadier than wall time on a shared machine) and peak memory (``ru_maxrss`` of the
 child) for a first pass (every article new) and for an unchanged re-run (every feed answers 304), then
-the median ratios. Because Nashra may fork a worker process for a large pass, the child's whole process
+the median ratios. Because Nashra forks worker processes for a large pass, the child's whole process
 tree is also sampled from /proc: the sum of every process's own peak RSS (VmHWM) and the highest sum of
 their PSS (shared pages counted once), so a forked tool never looks lighter than it is. reader runs
 ``update_feeds(scheduled=False)``, which fetches every feed as ``nashra fetch --all`` does (by default

@@ -72,9 +72,9 @@ class Settings(BaseSettings):
     ingest_tick_seconds: float = Field(default=60.0, ge=0.2, le=3600)
     """How often an ``ingest`` worker looks for due feeds (``all`` uses its fixed 60 s tick)."""
     ingest_lease_seconds: float = Field(default=300.0, ge=10, le=3600)
-    # auto: a one-shot ``nashra fetch`` of four feeds or more forks one worker process for the Arabic
-    # work when a core is spare (about a fifth off a first pass's wall time, ~130 MB more across the two
-    # processes while it lasts); the long-running bot and worker roles never fork (scale them with
+    # auto: a one-shot ``nashra fetch`` with four feeds or more to parse forks two worker processes for
+    # the Arabic work when a core is spare (~40% off a first pass's wall time, ~70 MB more across the
+    # three processes while it lasts); the long-running bot and worker roles never fork (scale them with
     # ``ROLE=ingest`` processes). on: fork in those too; off: never, for machines short of memory.
     ingest_worker_process: Literal["auto", "on", "off"] = "auto"
     delivery_lease_seconds: float = Field(default=120.0, ge=10, le=3600)
