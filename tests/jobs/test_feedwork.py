@@ -37,12 +37,18 @@ async def _all(work: FeedWork) -> list[tuple[ParsedArticles, list[tuple[object, 
         await work.close()
 
 
-async def test_the_forked_process_and_the_thread_give_what_a_plain_call_gives() -> None:
-    enricher = Enricher()
-    expected = []
+def _plain(enricher: Enricher) -> list[tuple[ParsedArticles, list[tuple[object, bytes]]]]:
+    """Every feed parsed and enriched by plain calls, in this process: what any worker must give."""
+    out: list[tuple[ParsedArticles, list[tuple[object, bytes]]]] = []
     for name in NAMES:
         parsed = _parse(name)
-        expected.append((parsed, enrich_and_sign(enricher, parsed.articles)))
+        out.append((parsed, list(enrich_and_sign(enricher, parsed.articles))))
+    return out
+
+
+async def test_the_forked_processes_and_the_thread_give_what_a_plain_call_gives() -> None:
+    enricher = Enricher()
+    expected = _plain(enricher)
 
     forked = FeedWork(lambda: enricher, fork=True)
     assert await _all(forked) == expected
@@ -55,11 +61,7 @@ async def test_the_forked_process_and_the_thread_give_what_a_plain_call_gives() 
 
 async def test_processes_forked_before_anything_was_loaded_build_their_own_enricher() -> None:
     """``nashra fetch``'s way: the children load the model; this process never builds an enricher."""
-    enricher = Enricher()
-    expected = []
-    for name in NAMES:
-        parsed = _parse(name)
-        expected.append((parsed, enrich_and_sign(enricher, parsed.articles)))
+    expected = _plain(Enricher())
 
     def never() -> Enricher:
         raise AssertionError("the parent built an enricher")
