@@ -269,8 +269,8 @@ async def _fetch_pass(args: argparse.Namespace) -> tuple[IngestSummary, int]:
     (``jobs.unchanged``: no SQLAlchemy, feedparser or topic model, ~half of the time); otherwise the
     full ingestion runs, on the answers already received.
 
-    The fetch settings are read without pydantic when that gives what ``Settings`` would
-    (``bot.fetchsettings``); otherwise, and for the full pass, ``Settings`` reads and checks them all,
+    The settings are read without pydantic when that gives what ``Settings`` would
+    (``bot.fetchsettings``), for the full pass too; otherwise ``Settings`` reads and checks them all,
     reporting a bad one as every command does (``SettingsError``).
     """
     import asyncio
@@ -281,24 +281,22 @@ async def _fetch_pass(args: argparse.Namespace) -> tuple[IngestSummary, int]:
     from jobs.fetcher import Fetcher
     from jobs.unchanged import unchanged_pass
 
-    full: Settings | None = None
-    probe: Settings | FetchSettings | None = load_fetch_settings(args.env_file)
-    if probe is None:
-        probe = full = _full_settings(args.env_file)
-    fetcher = Fetcher(fetch_policy(probe))
+    settings: Settings | FetchSettings | None = load_fetch_settings(args.env_file)
+    if settings is None:
+        settings = _full_settings(args.env_file)
+    fetcher = Fetcher(fetch_policy(settings))
     processes: WorkerProcesses | None = None
     try:
-        interval = timedelta(minutes=probe.fetch_interval_minutes)
+        interval = timedelta(minutes=settings.fetch_interval_minutes)
         unchanged = await unchanged_pass(
-            probe.database_url, fetcher, _now(), interval=interval, include_all=args.all
+            settings.database_url, fetcher, _now(), interval=interval, include_all=args.all
         )
         if unchanged.summary is not None:
             await fetcher.aclose()
             return unchanged.summary, 0
         # Forked now, before this process imports SQLAlchemy, feedparser or the model: the children
         # load those on their cores while this one opens the database (and it never loads the model).
-        processes = _worker_processes(probe.ingest_worker_process, unchanged.changed)
-        settings = full if full is not None else _full_settings(args.env_file)
+        processes = _worker_processes(settings.ingest_worker_process, unchanged.changed)
     except BaseException:
         await fetcher.aclose()
         if processes is not None:
@@ -312,13 +310,28 @@ async def _fetch_pass(args: argparse.Namespace) -> tuple[IngestSummary, int]:
 
 
 async def _full_pass(
-    args: argparse.Namespace, settings: Settings, fetcher: Fetcher, processes: WorkerProcesses | None
+    args: argparse.Namespace,
+    settings: Settings | FetchSettings,
+    fetcher: Fetcher,
+    processes: WorkerProcesses | None,
 ) -> tuple[IngestSummary, int]:
-    from bot.runtime import services
+    """The ingestion pass, then the alerts of the stories it broke. It opens only the database and
+    builds only the ingestor (``bot.runtime.build_ingestor``), not ``Services``, which needs every
+    setting: when the fetch settings were read without pydantic, pydantic is never imported."""
+    from bot.runtime import build_ingestor
     from jobs.ingest import FeedOutcome
+    from storage.db import Database
+    from storage.migrate import upgrade
 
-    show_progress = sys.stderr.isatty() and not args.json
-    async with services(settings, fetcher=fetcher) as svc:
+    try:
+        upgrade(settings.database_url)
+        db = Database(settings.database_url)
+    except BaseException:
+        await fetcher.aclose()
+        raise
+    try:
+        ingestor = build_ingestor(settings, db, fetcher, long_running=False)
+        show_progress = sys.stderr.isatty() and not args.json
         if show_progress:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -333,11 +346,11 @@ async def _full_pass(
                 def done(o: FeedOutcome) -> None:
                     progress.update(task, advance=1, description=f"+{o.new} {o.url[:60]}")
 
-                summary = await svc.ingestor.run(
+                summary = await ingestor.run(
                     _now(), include_all=args.all, on_feed=done, on_start=started, processes=processes
                 )
         else:
-            summary = await svc.ingestor.run(_now(), include_all=args.all, processes=processes)
+            summary = await ingestor.run(_now(), include_all=args.all, processes=processes)
         # Stories that broke in this pass get their alerts queued here too (the bot's worker sends them):
         # a later pass would find nothing new and never look at them again.
         queued = 0
@@ -345,7 +358,10 @@ async def _full_pass(
             from bot.digest_cli import alert_rules
             from jobs.alerts import run_alerts
 
-            queued = (await run_alerts(svc.db, _now(), rules=alert_rules(settings))).queued
+            queued = (await run_alerts(db, _now(), rules=alert_rules(settings))).queued
+    finally:
+        await fetcher.aclose()
+        await db.dispose()
     return summary, queued
 
 

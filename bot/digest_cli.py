@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from telegram import Bot
 
+    from bot.fetchsettings import FetchSettings
     from bot.settings import Settings
     from jobs.deliver import Deliverer, SendLimits
     from jobs.digest import DigestPolicy
@@ -35,7 +36,7 @@ def digest_policy(settings: Settings) -> DigestPolicy:
     return DigestPolicy(catch_up=timedelta(hours=settings.digest_catch_up_hours))
 
 
-def alert_rules(settings: Settings) -> AlertRules:
+def alert_rules(settings: Settings | FetchSettings) -> AlertRules:
     from news.alerts import AlertRules
 
     return AlertRules(

@@ -1,7 +1,8 @@
-"""The settings an unchanged ``nashra fetch`` needs, read without pydantic when that is sure to agree.
+"""The settings ``nashra fetch`` needs, read without pydantic when that is sure to agree.
 
-Validating every setting through pydantic-settings costs ~0.1–0.2 s of imports, more than a third of a
-pass in which every feed answers 304 (``jobs.unchanged``). ``load_fetch_settings`` reads the fetch
+Validating every setting through pydantic-settings costs ~0.1–0.2 s of imports and ~12 MB: more than a
+third of a pass in which every feed answers 304 (``jobs.unchanged``), and time on the critical path of
+a full pass (the process that stores and matches stories). ``load_fetch_settings`` reads the fetch
 settings by the rules of ``bot.settings.Settings`` (``bot.dbsettings``: the environment in any
 letter case over the ``.env`` file, the same defaults), but answers only when pydantic could not
 answer otherwise: every setting that is set is one of these, written plainly (digits, ``true`` /
@@ -40,6 +41,9 @@ INTS: dict[str, tuple[int, int, int | None]] = {
     "fetch_per_host": (2, 1, 32),
     "fetch_max_bytes": (5 * 1024 * 1024, 1024, None),
     "fetch_max_redirects": (5, 0, 20),
+    "alert_min_outlets": (3, 2, 20),
+    "alert_window_minutes": (60, 1, 24 * 60),
+    "alert_urgent_window_minutes": (30, 1, 24 * 60),
 }
 FLOATS: dict[str, tuple[float, float, float, bool]] = {
     "fetch_timeout_seconds": (30.0, 0.0, 600.0, True),
@@ -66,6 +70,9 @@ class FetchSettings:
     fetch_max_redirects: int = INTS["fetch_max_redirects"][0]
     fetch_timeout_seconds: float = FLOATS["fetch_timeout_seconds"][0]
     ingest_lease_seconds: float = FLOATS["ingest_lease_seconds"][0]
+    alert_min_outlets: int = INTS["alert_min_outlets"][0]
+    alert_window_minutes: int = INTS["alert_window_minutes"][0]
+    alert_urgent_window_minutes: int = INTS["alert_urgent_window_minutes"][0]
     ingest_worker_process: str = "auto"  # never read here: set, it sends the command to ``Settings``
 
 

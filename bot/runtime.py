@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 # SQLAlchemy (``storage.db``) is imported where the database is first opened and pydantic
 # (``bot.settings``) by whoever reads the settings: ``nashra fetch`` builds its fetcher from
@@ -18,6 +18,33 @@ if TYPE_CHECKING:
     from storage.db import Database
 
 DEFAULT_FEEDS = "data/default_feeds.opml"
+
+
+class IngestSettings(Protocol):
+    """What building an ingestor reads: ``Settings``, or ``FetchSettings`` for ``nashra fetch``."""
+
+    @property
+    def fetch_interval_minutes(self) -> int: ...
+    @property
+    def ingest_lease_seconds(self) -> float: ...
+    @property
+    def ingest_worker_process(self) -> str: ...
+
+
+def build_ingestor(
+    settings: IngestSettings, db: Database, fetcher: Fetcher, *, long_running: bool
+) -> Ingestor:
+    from jobs.ingest import Ingestor
+
+    interval = timedelta(minutes=settings.fetch_interval_minutes)
+    lease = timedelta(seconds=settings.ingest_lease_seconds)
+    # auto forks in one-shot commands only: a long-running process has other threads at work (the bot,
+    # the database driver, digests) that a fork would copy mid-step, and it scales ingestion with more
+    # ``ROLE=ingest`` processes instead.
+    fork = {"auto": None if not long_running else False, "on": True, "off": False}[
+        settings.ingest_worker_process
+    ]
+    return Ingestor(db, fetcher, interval=interval, lease=lease, fork=fork)
 
 
 class Services:
@@ -49,17 +76,9 @@ class Services:
     @property
     def ingestor(self) -> Ingestor:
         if self._ingestor is None:
-            from jobs.ingest import Ingestor
-
-            interval = timedelta(minutes=self.settings.fetch_interval_minutes)
-            lease = timedelta(seconds=self.settings.ingest_lease_seconds)
-            # auto forks in one-shot commands only: a long-running process has other threads at work
-            # (the bot, the database driver, digests) that a fork would copy mid-step, and it scales
-            # ingestion with more ``ROLE=ingest`` processes instead.
-            fork = {"auto": None if not self.long_running else False, "on": True, "off": False}[
-                self.settings.ingest_worker_process
-            ]
-            self._ingestor = Ingestor(self.db, self.fetcher, interval=interval, lease=lease, fork=fork)
+            self._ingestor = build_ingestor(
+                self.settings, self.db, self.fetcher, long_running=self.long_running
+            )
         return self._ingestor
 
     async def aclose(self) -> None:

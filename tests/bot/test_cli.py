@@ -305,6 +305,31 @@ def test_an_unchanged_re_run_loads_no_arabic_pipeline(
     assert loaded == "[]"
 
 
+def test_a_full_fetch_pass_reads_its_settings_without_pydantic_and_never_loads_the_model_here(
+    cli_env: Path, db_url: str, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A first pass of several feeds in a fresh process: its worker processes classify, so this one
+    imports neither the topic model's code nor pydantic (the fetch and alert settings are read
+    without it) nor Telegram."""
+    names = ["alarabiya.xml", "bbc.xml", "cnn.xml", "france24.xml", "skynews.xml"]
+    for name in names:
+        assert run(cli_env, "feeds", "add", feed_server.url(f"/feeds/{name}")) == 0
+    capsys.readouterr()
+    env = {**os.environ, "DATABASE_URL": db_url, "FETCH_ALLOW_PRIVATE_NETWORKS": "true"}
+    code = (
+        "import sys\nfrom bot.cli import main\nimport jobs.feedwork\n"
+        "jobs.feedwork.spare_cores = lambda: 1\n"
+        f"main(['--env-file', {str(cli_env)!r}, 'fetch', '--all', '--json'])\n"
+        "heavy = ('news.classifier', 'pydantic', 'pydantic_settings', 'telegram')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    done = _fresh_python(code, env)
+    assert done.returncode == 0, done.stderr
+    summary, loaded = done.stdout.strip().splitlines()
+    assert json.loads(summary)["feeds_ok"] == len(names) and json.loads(summary)["new"] > 100
+    assert loaded == "[]"
+
+
 def test_feeds_list_on_a_fresh_sqlite_file_migrates_it_first(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
