@@ -43,7 +43,11 @@ _VOID_TAGS = frozenset({"br", "hr", "img", "input", "meta", "link", "source", "e
 _LOOKS_LIKE_HTML = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9]*\b[^<>]*|/[a-zA-Z][a-zA-Z0-9]*\s*|!--[\s\S]*?--)>")
 # No-break and odd spaces become plain spaces; zero-width space and BOM disappear. ZWNJ/ZWJ and the
 # bidi marks are kept: they are part of how some Arabic and Persian words are written.
-_SPACES = re.compile("[ \t\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
+_ODD_SPACES = "\t\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
+_SPACES = re.compile(f"[ {_ODD_SPACES}]+")
+# The same substitution without touching the single plain spaces (every sixth character of Arabic
+# prose): only a run of two or more, or a lone odd space, is replaced, each by one plain space.
+_SPACES_TO_FOLD = re.compile(f"[ {_ODD_SPACES}]{{2,}}|[{_ODD_SPACES}]")
 _ZERO_WIDTH = re.compile("[\u200b\ufeff]")
 _RESIDUAL_ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
 
@@ -79,8 +83,11 @@ class _TextExtractor(HTMLParser):
 
 
 def _tidy_lines(text: str) -> str:
-    # ``_SPACES`` holds no line break, so one substitution over the whole text equals one per line.
-    text = _SPACES.sub(" ", _ZERO_WIDTH.sub("", text).replace("\r\n", "\n").replace("\r", "\n"))
+    # ``_SPACES`` (folded by ``_SPACES_TO_FOLD``) holds no line break, so one substitution over the whole
+    # text equals one per line.
+    if "\u200b" in text or "\ufeff" in text:
+        text = _ZERO_WIDTH.sub("", text)
+    text = _SPACES_TO_FOLD.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n"))
     lines = (line.strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
 
@@ -287,6 +294,12 @@ _COPYRIGHT = re.compile(
 _DISCLAIMER = re.compile(
     r"(?:جميع\s+)?المقالات\s+المنشورة\s+تمثل\s+رأي|لا\s+[تي]عكس\s+بالضرورة\s+(?:وجهة\s+نظر|رأي|موقف)"
 )
+# Words every match of ``_COPYRIGHT`` / ``_DISCLAIMER`` contains: a line without them is not searched
+# with the many-branched patterns (most lines, and the cost of those searches on every line).
+_COPYRIGHT_WORDS = re.compile(r"حقوق|©|\(c\)|copyright|rights", re.IGNORECASE)
+_DISCLAIMER_WORDS = re.compile("تمثل|بالضرورة")
+
+
 _PHOTO_LABEL = re.compile(
     r"^[\[(]?\s*(?:صورة|الصورة|صور|تصوير|الصور)\s*(?::|\|)"  # «(صورة: …)», «تصوير: …»
     r"|^[\[(]?\s*(?:الصورة|الصور)\s+(?:من|عن|لـ?|نقلا|بعدسة)\s"  # «الصورة من …»
@@ -329,7 +342,10 @@ def _is_boilerplate(line: str) -> bool:
         return True
     if _SOURCE_LINE.match(line) or _BYLINE.match(line) or _is_share_bar(line):
         return True
-    if len(line) <= 300 and (_COPYRIGHT.search(line) or _DISCLAIMER.search(line)):
+    if len(line) <= 300 and (
+        (_COPYRIGHT_WORDS.search(line) and _COPYRIGHT.search(line))
+        or (_DISCLAIMER_WORDS.search(line) and _DISCLAIMER.search(line))
+    ):
         return True
     if len(line) > _MAX_CAPTION:
         return False
