@@ -247,6 +247,8 @@ async def cmd_fetch(_settings: DatabaseSettings, args: argparse.Namespace) -> in
         )
         for f in summary.failures:
             print(f"  failed #{f.feed_id} {f.url}: {f.error}")
+        for f in summary.warnings:
+            print(f"  read despite a problem #{f.feed_id} {f.url}: {f.warning}")
         if queued:
             print(f"breaking-news alerts queued: {queued}")
     return 0

@@ -1,4 +1,5 @@
-"""What the digest needs of a cleaned article beyond its text: built-in topics and a short summary.
+"""What the digest and search need of a cleaned article beyond its text: built-in topics, a short
+summary and the search column's stems.
 
 Kept apart from ``jobs.ingest`` so that a worker process forked before the pass opens its database can
 build the enricher without importing SQLAlchemy or the storage layer: it only needs ``news``.
@@ -17,7 +18,8 @@ if TYPE_CHECKING:
 
 
 class Enricher:
-    """Adds what the digest needs to a cleaned article: built-in topics and a short summary.
+    """Adds what the digest needs to a cleaned article (built-in topics, a short summary) and the stems
+    search matches (``news.arabic.search_stems``), so that all of it is computed where the work runs.
 
     Topics are the classifier's, except that a section naming a desk comes first, in a tag («رياضة»,
     «Economy») or at the head of the URL's path («/sport/…»): the outlet's own filing beats a guess,

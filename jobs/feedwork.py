@@ -57,12 +57,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class ParsedArticles:
-    """What a feed's bytes became: the feed's title and link, how many entries it had, the cleaned ones."""
+    """What a feed's bytes became: the feed's title and link, how many entries it had, the cleaned ones,
+    and the parser's complaint about a feed it could still read (``ParsedFeed.warning``)."""
 
     title: str
     link: str | None
     entries: int
     articles: list[Article]
+    warning: str | None = None
 
 
 def parse_and_clean(body: bytes, headers: dict[str, str], url: str, fallback_source: str) -> ParsedArticles:
@@ -76,7 +78,9 @@ def parse_and_clean(body: bytes, headers: dict[str, str], url: str, fallback_sou
     parsed = parse_feed(body, headers, url)
     source = (parsed.title or fallback_source).strip()[:200]
     cleaned = (to_article(e, source=source, feed_url=url) for e in parsed.entries)
-    return ParsedArticles(parsed.title, parsed.link, len(parsed.entries), [a for a in cleaned if a])
+    return ParsedArticles(
+        parsed.title, parsed.link, len(parsed.entries), [a for a in cleaned if a], parsed.warning
+    )
 
 
 def enrich_and_sign(enricher: Enricher, articles: list[Article]) -> list[tuple[Article, bytes]]:

@@ -258,8 +258,15 @@ class Ingestor:
                 self._clusterer.invalidate()
                 raise
         skipped = parsed.entries - len(parsed.articles)
+        if parsed.warning:
+            log.warning("feed %s read despite a problem: %s", feed.url, parsed.warning)
         return FeedOutcome(
-            feed.id, feed.url, "ok", new=len(stored.inserted), duplicates=stored.duplicates + skipped
+            feed.id,
+            feed.url,
+            "ok",
+            new=len(stored.inserted),
+            duplicates=stored.duplicates + skipped,
+            warning=parsed.warning,
         )
 
     def _enrich(self) -> Callable[[Article], Article]:

@@ -17,6 +17,7 @@ class FeedOutcome:
     new: int = 0
     duplicates: int = 0
     error: str | None = None
+    warning: str | None = None  # a feed parsed despite a complaint (malformed XML, a charset fixed, …)
 
 
 @dataclass(slots=True)
@@ -27,6 +28,7 @@ class IngestSummary:
     new: int = 0
     duplicates: int = 0
     failures: list[FeedOutcome] = field(default_factory=list)
+    warnings: list[FeedOutcome] = field(default_factory=list)
 
     def add(self, outcome: FeedOutcome) -> None:
         if outcome.status in ("failed", "disabled"):
@@ -36,6 +38,8 @@ class IngestSummary:
             self.feeds_ok += 1
             if outcome.status == "not_modified":
                 self.feeds_not_modified += 1
+        if outcome.warning:
+            self.warnings.append(outcome)
         self.new += outcome.new
         self.duplicates += outcome.duplicates
 
@@ -47,4 +51,5 @@ class IngestSummary:
             "new": self.new,
             "duplicates": self.duplicates,
             "failures": [{"feed_id": f.feed_id, "url": f.url, "error": f.error} for f in self.failures],
+            "warnings": [{"feed_id": f.feed_id, "url": f.url, "warning": f.warning} for f in self.warnings],
         }

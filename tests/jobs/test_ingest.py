@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -245,12 +246,21 @@ async def test_feed_that_breaks_later_keeps_its_articles(
 
 
 async def test_malformed_but_recoverable_and_empty_feeds(
-    db: Database, ingestor: Ingestor, feed_server: FeedServer
+    db: Database, ingestor: Ingestor, feed_server: FeedServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await add_feeds(db, [feed_server.url("/feeds/malformed.xml"), feed_server.url("/feeds/empty.xml")])
-    summary = await ingestor.run(NOW, include_all=True)
+    malformed = feed_server.url("/feeds/malformed.xml")
+    await add_feeds(db, [malformed, feed_server.url("/feeds/empty.xml")])
+    with caplog.at_level(logging.WARNING, logger="jobs.ingest"):
+        summary = await ingestor.run(NOW, include_all=True)
     assert summary.feeds_failed == 0
     assert 0 < summary.new <= MANIFEST["malformed.xml"]["items"]
+    # The operator hears of the damage (log and the pass's report), though nothing was lost.
+    (warned,) = summary.warnings
+    assert warned.url == malformed and "malformed feed" in (warned.warning or "")
+    assert summary.as_dict()["warnings"] == [
+        {"feed_id": warned.feed_id, "url": malformed, "warning": warned.warning}
+    ]
+    assert any(malformed in r.getMessage() and "malformed feed" in r.getMessage() for r in caplog.records)
 
 
 async def test_gone_feed_is_disabled_and_rate_limited_feed_waits(
