@@ -228,6 +228,22 @@ def _fresh_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess
     return subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True)
 
 
+def _fetch_in_a_fresh_process(
+    env_file: Path, db_url: str, heavy: tuple[str, ...], *, prelude: str = ""
+) -> tuple[dict[str, object], list[str]]:
+    """``nashra fetch --all --json`` in a new interpreter: its summary, and which of ``heavy`` it imported."""
+    env = {**os.environ, "DATABASE_URL": db_url, "FETCH_ALLOW_PRIVATE_NETWORKS": "true"}
+    code = (
+        f"import sys\nfrom bot.cli import main\n{prelude}"
+        f"main(['--env-file', {str(env_file)!r}, 'fetch', '--all', '--json'])\n"
+        f"print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)))"
+    )
+    done = _fresh_python("import json\n" + code, env)
+    assert done.returncode == 0, done.stderr
+    summary, loaded = done.stdout.strip().splitlines()
+    return json.loads(summary), json.loads(loaded)
+
+
 def test_each_command_loads_only_what_it_uses(db_url: str, tmp_path: Path) -> None:
     """`--help` loads no layer at all and `feeds list` no Arabic pipeline, HTTP client or Telegram, nor
     SQLAlchemy or pydantic (the driver and DATABASE_URL are all it needs): importing every layer made
@@ -290,19 +306,11 @@ def test_an_unchanged_re_run_loads_no_arabic_pipeline(
         assert run(cli_env, "feeds", "add", feed_server.url(f"/feeds/{name}")) == 0
     assert run(cli_env, "fetch", "--all", "--json") == 0
     capsys.readouterr()
-    env = {**os.environ, "DATABASE_URL": db_url, "FETCH_ALLOW_PRIVATE_NETWORKS": "true"}
-    code = (
-        "import sys\nfrom bot.cli import main\n"
-        f"main(['--env-file', {str(cli_env)!r}, 'fetch', '--all', '--json'])\n"
-        "heavy = ('numpy', 'feedparser', 'news.cluster', 'news.classifier', 'sqlalchemy', 'pydantic')\n"
-        "print(sorted(m for m in heavy if m in sys.modules))"
-    )
-    done = _fresh_python(code, env)
-    assert done.returncode == 0, done.stderr
-    summary, loaded = done.stdout.strip().splitlines()
-    assert json.loads(summary)["feeds_not_modified"] == 2
-    assert json.loads(summary)["new"] == 0
-    assert loaded == "[]"
+    heavy = ("numpy", "feedparser", "news.cluster", "news.classifier", "sqlalchemy", "pydantic")
+    summary, loaded = _fetch_in_a_fresh_process(cli_env, db_url, heavy)
+    assert summary["feeds_not_modified"] == 2
+    assert summary["new"] == 0
+    assert loaded == []
 
 
 def test_a_full_fetch_pass_reads_its_settings_without_pydantic_and_never_loads_the_model_here(
@@ -315,19 +323,11 @@ def test_a_full_fetch_pass_reads_its_settings_without_pydantic_and_never_loads_t
     for name in names:
         assert run(cli_env, "feeds", "add", feed_server.url(f"/feeds/{name}")) == 0
     capsys.readouterr()
-    env = {**os.environ, "DATABASE_URL": db_url, "FETCH_ALLOW_PRIVATE_NETWORKS": "true"}
-    code = (
-        "import sys\nfrom bot.cli import main\nimport jobs.feedwork\n"
-        "jobs.feedwork.spare_cores = lambda: 1\n"
-        f"main(['--env-file', {str(cli_env)!r}, 'fetch', '--all', '--json'])\n"
-        "heavy = ('news.classifier', 'pydantic', 'pydantic_settings', 'telegram')\n"
-        "print(sorted(m for m in heavy if m in sys.modules))"
-    )
-    done = _fresh_python(code, env)
-    assert done.returncode == 0, done.stderr
-    summary, loaded = done.stdout.strip().splitlines()
-    assert json.loads(summary)["feeds_ok"] == len(names) and json.loads(summary)["new"] > 100
-    assert loaded == "[]"
+    heavy = ("news.classifier", "pydantic", "pydantic_settings", "telegram")
+    prelude = "import jobs.feedwork\njobs.feedwork.spare_cores = lambda: 1\n"  # fork even on one core
+    summary, loaded = _fetch_in_a_fresh_process(cli_env, db_url, heavy, prelude=prelude)
+    assert summary["feeds_ok"] == len(names) and summary["new"] > 100
+    assert loaded == []
 
 
 def test_feeds_list_on_a_fresh_sqlite_file_migrates_it_first(
