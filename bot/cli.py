@@ -320,14 +320,11 @@ async def _full_pass(
     """The ingestion pass, then the alerts of the stories it broke. It opens only the database and
     builds only the ingestor (``bot.runtime.build_ingestor``), not ``Services``, which needs every
     setting: when the fetch settings were read without pydantic, pydantic is never imported."""
-    from bot.runtime import build_ingestor
+    from bot.runtime import build_ingestor, open_database
     from jobs.ingest import FeedOutcome
-    from storage.db import Database
-    from storage.migrate import upgrade
 
     try:
-        upgrade(settings.database_url)
-        db = Database(settings.database_url)
+        db = open_database(settings.database_url)
     except BaseException:
         await fetcher.aclose()
         raise

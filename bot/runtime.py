@@ -100,15 +100,21 @@ def fetch_policy(settings: Settings | FetchSettings) -> FetchPolicy:
     )
 
 
-async def start_services(
-    settings: Settings, *, migrate: bool = True, fetcher: Fetcher | None = None, long_running: bool = False
-) -> Services:
+def open_database(url: str, *, migrate: bool = True) -> Database:
+    """The database at ``url``, brought to the newest schema first unless ``migrate`` is off."""
     from storage.db import Database
     from storage.migrate import upgrade
 
     if migrate:
-        upgrade(settings.database_url)
-    return Services(settings, Database(settings.database_url), fetcher=fetcher, long_running=long_running)
+        upgrade(url)
+    return Database(url)
+
+
+async def start_services(
+    settings: Settings, *, migrate: bool = True, fetcher: Fetcher | None = None, long_running: bool = False
+) -> Services:
+    db = open_database(settings.database_url, migrate=migrate)
+    return Services(settings, db, fetcher=fetcher, long_running=long_running)
 
 
 async def seed_default_feeds(svc: Services) -> int:

@@ -38,7 +38,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# The one enricher a forked worker uses: set in the parent before the fork, inherited by the child.
+# The one enricher a worker process uses: set in the parent before the fork and inherited, or built by
+# the child itself (``_load_in_child``) when it was forked before anything was loaded.
 _ENRICHER: list[Enricher] = []
 _PARSE, _ENRICH = 1, 0  # queue priorities: enrichment first, so that stores can begin
 _PROCESS_DEPTH = 2
@@ -47,8 +48,8 @@ PROCESSES = 2
 the database and story matching (which need little CPU, and none of the model's memory)."""
 FORK_MIN_FEEDS = 4
 """A pass forks worker processes only for a first batch of at least this many feeds."""
-# A job the worker process has not finished in this long is taken as a stuck child (a fork can copy a
-# lock some other thread held at that moment): the child is killed and its jobs run on the thread. One
+# A job a worker process has not finished in this long is taken as a stuck child (a fork can copy a
+# lock some other thread held at that moment): the children are killed and the jobs run on the thread. One
 # feed's parse or enrichment takes well under a second; a 5 MB feed a few.
 PROCESS_JOB_SECONDS = 120.0
 
@@ -232,7 +233,7 @@ class FeedWork:
         if self._fork and self._processes is None:
             # The enricher (the topic model) and every module of the pipeline are loaded before the
             # fork: the children then find them in memory shared with this process.
-            self._loaded = await asyncio.to_thread(self._load)
+            self._loaded = await asyncio.to_thread(_load_pipeline, self._make_enricher)
             self._processes = WorkerProcesses(enricher=self._loaded)
         if self._processes is not None:
             self._process = self._processes.pool
@@ -252,9 +253,6 @@ class FeedWork:
         if self._loaded is None:
             self._loaded = self._make_enricher()
         return self._loaded
-
-    def _load(self) -> Enricher:
-        return _load_pipeline(self._make_enricher)
 
     async def _consume(self, executor: Executor) -> None:
         while True:

@@ -1,8 +1,8 @@
 """One ingestion pass: due feeds → fetch → parse → clean → enrich → store → cluster into stories.
 
 Fetches run concurrently (the fetcher enforces global and per-host limits); the Arabic work (parse, clean,
-and for new articles only: classify, summarize, sign) runs in ``jobs.feedwork``, on a worker thread and,
-when a core is spare, in a forked worker process too. Storing runs one feed at a time under a lock, in
+and for new articles only: classify, summarize, sign) runs in ``jobs.feedwork``, on a worker thread or,
+when a core is spare, in worker processes. Storing runs one feed at a time under a lock, in
 the order the feeds were claimed, because story clustering must see every earlier article of the pass
 (and in a fixed order, so that where the work ran or which fetch answered first never changes a story),
 and SQLite serializes writers anyway. Each feed is its own unit of work: one bad feed never loses
@@ -69,7 +69,7 @@ class Ingestor:
         claim_batch: int = 64,
         fork: bool | None = None,
     ) -> None:
-        """``fork``: whether a pass may fork a worker process for the Arabic work; ``None`` decides per
+        """``fork``: whether a pass may fork worker processes for the Arabic work; ``None`` decides per
         pass (a spare core, the built-in enricher, a first batch of ``FORK_MIN_FEEDS`` feeds or more)."""
         if claim_batch < 1 or lease <= timedelta(0):
             raise ValueError("claim_batch and lease must be positive")
@@ -86,7 +86,7 @@ class Ingestor:
         self.claim_batch = claim_batch
         self.fork = fork
         self.last_pass_forked = False
-        """Whether the last pass ran part of its Arabic work in a forked worker process."""
+        """Whether the last pass ran its Arabic work in worker processes."""
 
     async def run(
         self,
@@ -166,9 +166,10 @@ class Ingestor:
         return summary
 
     def _may_fork(self, batch_size: int) -> bool:
-        if self.fork is not None:
-            return self.fork and (self._enricher is None or isinstance(self._enricher, Enricher))
+        # A caller's own enricher may keep state, so it runs here; an ``Enricher`` is inherited by a fork.
         builtin = self._enricher is None or isinstance(self._enricher, Enricher)
+        if self.fork is not None:
+            return self.fork and builtin
         return builtin and batch_size >= FORK_MIN_FEEDS and spare_cores() > 0
 
     def _enricher_for_work(self) -> Enricher:

@@ -270,3 +270,17 @@ def test_the_index_scores_a_pair_exactly_as_similarity_does() -> None:
             assert index._score(a["sig"], own, a["at"], a["outlet"], index._entries[j], idf) == expected
             scores.append(expected)
     assert len(scores) > 40 and any(0.1 < s < 0.9 for s in scores)
+
+
+def test_the_lookup_memo_weighs_each_word_as_the_index_does() -> None:
+    """``match`` reads word weights through a per-lookup memo that computes them itself; they must be
+    ``StoryIndex.idf``'s exactly, prior counts included."""
+    rows = list(ARTICLES.values())
+    words = {h for row in rows for h in row["sig"].words.tolist()}
+    index = StoryIndex(WINDOW, prior_df={h: 3 for h in list(words)[::2]}, prior_docs=40)
+    for n, row in enumerate(rows[: len(rows) // 2]):
+        index.add(n, n, row["sig"], row["at"], source=row["outlet"])
+    memo = cluster._IdfMemo(index)
+    assert len(words) > 100
+    assert all(memo[h] == index.idf(h) for h in words)
+    assert len({memo[h] for h in words}) > 3  # the weights do differ from word to word
