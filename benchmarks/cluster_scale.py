@@ -19,6 +19,7 @@ import statistics
 import sys
 import time
 import tracemalloc
+from array import array
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -80,7 +81,8 @@ class Synth:
         self.cursor[pool] = start + n
         return values[start : start + n]
 
-    def _mix(self, values: np.ndarray, pool: str) -> np.ndarray:
+    def _mix(self, hashes: cluster.U32, pool: str) -> np.ndarray:
+        values = np.asarray(hashes)
         keep = values[self.rng.random(values.size) < 0.4]
         fresh = self._draw(pool, values.size - keep.size)
         return np.unique(np.concatenate([keep, fresh]).astype(np.uint32))
@@ -88,17 +90,21 @@ class Synth:
     def make(self) -> cluster.StorySignature:
         base = self.real[int(self.rng.integers(len(self.real)))]
         words = self._mix(base.words, "words")
-        title = words[self.rng.random(words.size) < base.title.size / max(1, base.words.size)]
+        title = words[self.rng.random(words.size) < len(base.title) / max(1, len(base.words))]
         first = words[self.rng.random(words.size) < 0.4]
         return cluster.StorySignature(
-            title=title,
-            first=first,
-            words=words,
-            bigrams=self._mix(base.bigrams, "bigrams"),
+            title=_hashes(title),
+            first=_hashes(first),
+            words=_hashes(words),
+            bigrams=_hashes(self._mix(base.bigrams, "bigrams")),
             numbers=base.numbers,
             title_numbers=base.title_numbers,
             minhash=cluster._minhash({int(h) for h in words}),
         )
+
+
+def _hashes(values: np.ndarray) -> cluster.U32:
+    return array(cluster._U32, values.tolist())
 
 
 def build(size: int, synth: Synth, now: datetime) -> tuple[cluster.StoryIndex, float, int]:

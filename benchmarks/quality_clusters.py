@@ -86,7 +86,7 @@ def load_docs(path: Path) -> dict[str, Doc]:
             )
     df: collections.Counter[int] = collections.Counter()
     for doc in docs.values():
-        df.update(doc.sig.words.tolist())
+        df.update(doc.sig.words)
     CORPUS.df, CORPUS.docs = dict(df), len(docs)
     return docs
 

@@ -87,7 +87,7 @@ def load(data: Path, splits: Sequence[str]) -> tuple[dict[str, list[Doc]], dict[
                 continue
             seen.add(row["id"])
             sig = cluster.signature(row["title"], row["text"])
-            df.update(sig.words.tolist())
+            df.update(sig.words)
             if row["id"] in labels:
                 split, day, story = labels[row["id"]]
                 at = parsedate_to_datetime(row["time"])

@@ -33,20 +33,25 @@ import itertools
 import math
 import re
 import struct
+import sys
+from array import array
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from functools import cache
+from typing import TYPE_CHECKING, Final, TypeAlias
 
-import numpy as np
-import numpy.typing as npt
 import xxhash
 
 from news.arabic import normalize, stem, stems
 from news.clean import strip_dateline
 
-U32 = npt.NDArray[np.uint32]
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+U32: TypeAlias = "array[int]"  # unsigned 32-bit hashes: compact like a numpy array, without numpy
 
 
 def _h(token: str) -> int:
@@ -83,14 +88,10 @@ _FREQUENT_WORDS: Final = """
 """
 _STOP: Final = frozenset(stem(w) for w in normalize(_FREQUENT_WORDS).split())
 
-# Retrieval permutations: the affine scheme of datasketch's MinHash, h -> (a*h + b) mod (2^61 - 1),
-# drawn once with a fixed seed so signatures stored yesterday still match today's.
-_PRIME: Final = np.uint64((1 << 61) - 1)
-_MAX32: Final = np.uint64((1 << 32) - 1)
-_rng = np.random.RandomState(20180215)
-_PERM_A: Final = _rng.randint(1, 1 << 32, size=NUM_BANDS, dtype=np.uint64)
-_PERM_B: Final = _rng.randint(0, 1 << 32, size=NUM_BANDS, dtype=np.uint64)
 _EMPTY_BAND: Final = 0xFFFFFFFF  # MinHash value of an empty set: never bucketed
+_PRIME: Final = (1 << 61) - 1
+_MAX32: Final = (1 << 32) - 1
+_U32: Final = "I" if array("I").itemsize == 4 else "L"  # the typecode of 4-byte unsigned items
 
 _FIRST_SENTENCE = re.compile(r"(?<!\d)[.!?؟؛\n](?!\d)")
 _WORD = re.compile(r"[^\W_]+")  # the tokenizer's notion of a word, to count without stemming
@@ -130,7 +131,9 @@ def _distinctive_numbers(text: str) -> set[str]:
 class StorySignature:
     """What clustering keeps of an article: hashed stems, bigrams and numbers, and a MinHash.
 
-    Every field is a sorted array of unique 32-bit hashes (``minhash`` is ordered by band instead).
+    Every field is a sorted ``array("I")`` of unique 32-bit hashes (``minhash`` is ordered by band
+    instead): as compact as numpy's arrays, but the process that matches stories (which only reads
+    signatures) then never imports numpy, ~18 MB of its memory.
     ``to_bytes`` gives a few hundred bytes for ``articles.minhash``; ``from_bytes`` raises ValueError
     for blobs of another ``SIGNATURE_VERSION`` or made while ``news.arabic`` stemmed differently (a
     16-bit mark of the stems of a probe sentence is stored), so after an upgrade the caller recomputes
@@ -168,7 +171,7 @@ class StorySignature:
             self.numbers,
             self.title_numbers,
         )
-        return head + b"".join(p.astype("<u4").tobytes() for p in parts)
+        return head + b"".join(map(_little_endian, parts))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> StorySignature:
@@ -181,7 +184,9 @@ class StorySignature:
             raise ValueError("story signature made with another stemmer; recompute it from the text")
         if sizes[0] != NUM_BANDS or cls._HEADER.size + 4 * sum(sizes) != len(data):
             raise ValueError("malformed story signature")
-        values = np.frombuffer(data, dtype="<u4", offset=cls._HEADER.size).astype(np.uint32)
+        values = array(_U32, data[cls._HEADER.size :])
+        if sys.byteorder == "big":
+            values.byteswap()
         arrays: list[U32] = []
         start = 0
         for size in sizes:
@@ -246,42 +251,66 @@ class _KeyMemo(dict[str, tuple[int, bool]]):
 _key_memo = _KeyMemo()
 
 
+def _little_endian(values: U32) -> bytes:
+    if sys.byteorder == "little":
+        return values.tobytes()
+    swapped = array(_U32, values)
+    swapped.byteswap()
+    return swapped.tobytes()
+
+
 def _sorted(values: set[int]) -> U32:
-    return np.array(sorted(values), dtype=np.uint32)
+    return array(_U32, sorted(values))
+
+
+@cache
+def _permutations() -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+    """The retrieval permutations: the affine scheme of datasketch's MinHash, h -> (a*h + b) mod
+    (2^61 - 1), drawn with a fixed seed so signatures stored yesterday still match today's.
+
+    numpy is imported here, where signatures are made (the worker processes, which hold it for the
+    topic model anyway), not where they are only read and compared.
+    """
+    import numpy as np
+
+    rng = np.random.RandomState(20180215)
+    a = rng.randint(1, 1 << 32, size=NUM_BANDS, dtype=np.uint64)
+    return a, rng.randint(0, 1 << 32, size=NUM_BANDS, dtype=np.uint64)
 
 
 def _minhash(hashes: set[int]) -> U32:
     if not hashes:
-        return np.full(NUM_BANDS, _EMPTY_BAND, dtype=np.uint32)
+        return array(_U32, [_EMPTY_BAND] * NUM_BANDS)
+    import numpy as np  # vectorized: ten times as fast as the same arithmetic on Python ints
+
+    a, b = _permutations()
     hv = np.array(list(hashes), dtype=np.uint64)
-    permuted: npt.NDArray[np.uint64] = np.bitwise_and((hv[:, None] * _PERM_A + _PERM_B) % _PRIME, _MAX32)
-    result: U32 = permuted.min(axis=0).astype(np.uint32)
-    return result
+    # a, b < 2^32 and h < 2^32, so a*h + b < 2^64: no uint64 overflow before the modulus.
+    permuted = np.bitwise_and((hv[:, None] * a + b) % np.uint64(_PRIME), np.uint64(_MAX32))
+    return array(_U32, permuted.min(axis=0).astype(np.uint32).tolist())
 
 
 def _common(x: U32, y: U32) -> int:
-    """Size of the intersection of two sorted unique arrays."""
-    if x.size == 0 or y.size == 0:
+    """Size of the intersection of two arrays of unique hashes."""
+    if not x or not y:
         return 0
-    if x.size > y.size:
+    if len(x) > len(y):
         x, y = y, x
-    idx = y.searchsorted(x)
-    idx[idx == y.size] = 0
-    return int(np.count_nonzero(y[idx] == x))
+    return len(set(x).intersection(y))
 
 
 def _jaccard(x: U32, y: U32) -> float:
     c = _common(x, y)
-    union = x.size + y.size - c
+    union = len(x) + len(y) - c
     return c / union if union else 0.0
 
 
 def _coverage(part: U32, whole: U32) -> float:
-    return _common(part, whole) / part.size if part.size else 0.0
+    return _common(part, whole) / len(part) if part else 0.0
 
 
 def _conflict(x: U32, y: U32) -> float:
-    return 1.0 if x.size and y.size and not _common(x, y) else 0.0
+    return 1.0 if x and y and not _common(x, y) else 0.0
 
 
 FEATURE_NAMES: Final = (
@@ -325,9 +354,11 @@ def _weighted_coverage(part: set[int], whole: set[int], w: Weigher) -> float:
 class _WordSets:
     """A signature's title, words and first-sentence hashes as Python sets, for the weighted features.
 
-    Built once per article (when it is indexed, and once per lookup for the new one) rather than for
-    every candidate pair. Built the same way each time, so a set's iteration order, and with it the
-    order in which ``features`` adds up float weights, is the same as building it on the spot.
+    Built once per lookup for the new article, and for each candidate only when it is scored: kept for
+    every indexed article they were 70% of the index's memory (~5.5 KB an article), and building them
+    at ``add`` cost more than building them for the few candidates a lookup scores. Built the same way
+    each time, so a set's iteration order, and with it the order in which ``features`` adds up float
+    weights, does not depend on when it was built.
     """
 
     title: set[int]
@@ -336,7 +367,7 @@ class _WordSets:
 
     @classmethod
     def of(cls, sig: StorySignature) -> _WordSets:
-        return cls(set(sig.title.tolist()), set(sig.words.tolist()), set(sig.first.tolist()))
+        return cls(set(sig.title), set(sig.words), set(sig.first))
 
 
 def features(
@@ -425,7 +456,6 @@ class _Entry:
     stamp: float  # at.timestamp(), for cheap gaps while ranking candidates
     source: str
     sig: StorySignature
-    sets: _WordSets
 
 
 def _band_keys(sig: StorySignature) -> list[int]:
@@ -489,10 +519,10 @@ class StoryIndex:
         _require_aware(at)
         if article_id in self._entries:
             self._remove(article_id)
-        self._entries[article_id] = _Entry(story_id, at, at.timestamp(), source, sig, _WordSets.of(sig))
+        self._entries[article_id] = _Entry(story_id, at, at.timestamp(), source, sig)
         self._members.setdefault(story_id, set()).add(article_id)
         df = self._df
-        for h in sig.words.tolist():
+        for h in sig.words:
             df[h] = df.get(h, 0) + 1
         founder = self._entries.get(self._founders.get(story_id, -1))
         if founder is None or (at, article_id) < (founder.at, self._founders[story_id]):
@@ -540,10 +570,10 @@ class StoryIndex:
             examined += 1
             if examined > self.max_verify:
                 break
-            # The unweighted word Jaccard, from the sets already built (the arrays hold the same unique
-            # hashes, so the count and the ratio are those of ``_jaccard``, at a third of its cost).
-            common = len(own.words & entry.sets.words)
-            union = len(own.words) + len(entry.sets.words) - common
+            # The unweighted word Jaccard, from the new article's set (the arrays hold unique hashes, so
+            # the count and the ratio are those of ``_jaccard``).
+            common = len(own.words.intersection(entry.sig.words))
+            union = len(own.words) + len(entry.sig.words) - common
             if (common / union if union else 0.0) < PREFILTER_WORDS_JACCARD:
                 continue
             score = self._score(sig, own, at, source, entry, idf)
@@ -575,7 +605,7 @@ class StoryIndex:
         same_source = bool(source) and source == entry.source
         gap = at - entry.at
         return _probability(
-            _features(sig, entry.sig, own, entry.sets, gap=gap, same_source=same_source, idf=idf)
+            _features(sig, entry.sig, own, _WordSets.of(entry.sig), gap=gap, same_source=same_source, idf=idf)
         )
 
     def _agrees_with_founder(
@@ -607,7 +637,7 @@ class StoryIndex:
     def _remove(self, article_id: int) -> None:
         entry = self._entries.pop(article_id)
         df = self._df
-        for h in entry.sig.words.tolist():
+        for h in entry.sig.words:
             left = df[h] - 1
             if left:
                 df[h] = left

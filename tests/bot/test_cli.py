@@ -316,14 +316,14 @@ def test_an_unchanged_re_run_loads_no_arabic_pipeline(
 def test_a_full_fetch_pass_reads_its_settings_without_pydantic_and_never_loads_the_model_here(
     cli_env: Path, db_url: str, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A first pass of several feeds in a fresh process: its worker processes classify, so this one
-    imports neither the topic model's code nor pydantic (the fetch and alert settings are read
-    without it) nor Telegram."""
+    """A first pass of several feeds in a fresh process: its worker processes classify and sign, so this
+    one imports neither the topic model's code nor numpy (it only compares signatures) nor pydantic
+    (the fetch and alert settings are read without it) nor Telegram."""
     names = ["alarabiya.xml", "bbc.xml", "cnn.xml", "france24.xml", "skynews.xml"]
     for name in names:
         assert run(cli_env, "feeds", "add", feed_server.url(f"/feeds/{name}")) == 0
     capsys.readouterr()
-    heavy = ("news.classifier", "pydantic", "pydantic_settings", "telegram")
+    heavy = ("news.classifier", "numpy", "pydantic", "pydantic_settings", "telegram")
     prelude = "import jobs.feedwork\njobs.feedwork.spare_cores = lambda: 1\n"  # fork even on one core
     summary, loaded = _fetch_in_a_fresh_process(cli_env, db_url, heavy, prelude=prelude)
     assert summary["feeds_ok"] == len(names) and summary["new"] > 100

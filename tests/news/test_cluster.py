@@ -102,7 +102,7 @@ def test_dateline_does_not_make_two_stories_look_alike() -> None:
     two = signature(
         "انخفاض أسعار النفط", "دبي، الإمارات العربية المتحدة (CNN) -- تراجعت أسعار خام برنت اليوم."
     )
-    assert not set(one.words.tolist()) & set(two.words.tolist())
+    assert not set(one.words) & set(two.words)
 
 
 def test_text_without_content_words_never_matches() -> None:
@@ -204,7 +204,7 @@ def test_idf_weighs_words_by_their_frequency_in_the_window() -> None:
     index = _indexed(*ARTICLES)
     counts: dict[int, int] = {}
     for article in ARTICLES.values():
-        for h in article["sig"].words.tolist():
+        for h in article["sig"].words:
             counts[h] = counts.get(h, 0) + 1
     common = max(counts, key=lambda h: counts[h])
     rare = min(counts, key=lambda h: counts[h])
@@ -276,7 +276,7 @@ def test_the_lookup_memo_weighs_each_word_as_the_index_does() -> None:
     """``match`` reads word weights through a per-lookup memo that computes them itself; they must be
     ``StoryIndex.idf``'s exactly, prior counts included."""
     rows = list(ARTICLES.values())
-    words = {h for row in rows for h in row["sig"].words.tolist()}
+    words = {h for row in rows for h in row["sig"].words}
     index = StoryIndex(WINDOW, prior_df={h: 3 for h in list(words)[::2]}, prior_docs=40)
     for n, row in enumerate(rows[: len(rows) // 2]):
         index.add(n, n, row["sig"], row["at"], source=row["outlet"])
