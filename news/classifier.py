@@ -39,11 +39,11 @@ import io
 import json
 import math
 import zipfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
-from itertools import chain, compress, pairwise, repeat
+from itertools import chain, pairwise, repeat
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -143,6 +143,81 @@ _EMPTY = -2  # a piece with no token in it («-», «،»): it leaves no trace i
 _FIRST_MULTI = -3  # -3, -4, …: a piece of several tokens, by its index in ``_ChunkCodes.multi``
 
 
+class _FormIndex:
+    """The model's table of word forms as fixed-width UTF-8 in arrays, looked up a batch at a time.
+
+    It stands where a dict of all 65k forms stood (~10 MB of Python strings and entries in every
+    process that classifies, most of them words a pass never meets): ``_ChunkCodes`` looks up only the
+    pieces it meets and memoizes them as before. A lookup hashes the batch's keys with numpy, finds
+    them among the forms' sorted hashes and compares the bytes of each candidate, so a result is
+    exactly the dict's; comparing the strings themselves in a binary search took ten times as long.
+    """
+
+    __slots__ = ("columns", "forms", "hashes", "tokens")
+
+    def __init__(self, blob: bytes, columns: npt.NDArray[np.int32], tokens: npt.NDArray[np.uint8]) -> None:
+        forms = _fixed_width(blob, len(columns))
+        hashes = _hash_rows(forms)
+        order = np.argsort(hashes, kind="stable")
+        self.hashes = hashes[order]
+        if len(hashes) > 1 and not bool((self.hashes[1:] != self.hashes[:-1]).all()):
+            # A form stored twice, or (about once in 10^10 tables) two forms of one 64-bit hash.
+            raise ValueError("the model's word forms are not unique by their hashes")
+        self.forms = forms[order]
+        self.columns = np.asarray(columns, dtype=np.int64)[order]
+        self.tokens = np.asarray(tokens, dtype=bool)[order]
+
+    def lookup(self, words: Sequence[str], *, tokens_only: bool = False) -> list[int | None]:
+        """Each word's column, or None when it is not a form of the table (``tokens_only``: not one
+        that is a normalized token as written)."""
+        if not len(self.forms) or not words:
+            return [None] * len(words)
+        encoded = [w.encode("utf-8") for w in words]
+        # A longer key would be cut to the width, and numpy ignores trailing NULs: neither can match.
+        fits = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)) <= self.forms.itemsize
+        if b"\0" in b"".join(encoded):
+            fits &= np.fromiter((b"\0" not in e for e in encoded), dtype=bool, count=len(encoded))
+        keys = np.array(encoded, dtype=self.forms.dtype)
+        at = np.minimum(np.searchsorted(self.hashes, _hash_rows(keys)), len(self.forms) - 1)
+        hit = fits & (self.forms[at] == keys)
+        if tokens_only:
+            hit &= self.tokens[at]
+        return [c if h else None for c, h in zip(self.columns[at].tolist(), hit.tolist(), strict=True)]
+
+
+def _fixed_width(blob: bytes, count: int) -> npt.NDArray[np.bytes_]:
+    """``count`` newline-separated forms as an ``S<n>`` array (``n``: the longest, to a multiple of 8),
+    built without a Python object per form (130k short-lived objects left the heap fragmented)."""
+    if count == 0:
+        return np.zeros(0, dtype="S8")
+    buf = np.frombuffer(blob, dtype=np.uint8)
+    breaks = np.flatnonzero(buf == ord("\n"))
+    if len(breaks) != count - 1:
+        raise ValueError("the model's word forms do not match their columns")
+    starts = np.concatenate(([0], breaks + 1))
+    stops = np.concatenate((breaks, [len(buf)]))
+    width = max(8, -(-int((stops - starts).max()) // 8) * 8)
+    chars = np.zeros((count, width), dtype=np.uint8)
+    last = max(len(buf) - 1, 0)
+    for j in range(width):  # a column at a time: an index of every byte at once would be 17 MB
+        at = starts + j
+        chars[:, j] = np.where(at < stops, buf[np.minimum(at, last)], 0)
+    forms: npt.NDArray[np.bytes_] = chars.view(f"S{width}").ravel()
+    return forms
+
+
+def _hash_rows(strings: npt.NDArray[np.bytes_]) -> npt.NDArray[np.uint64]:
+    """A 64-bit hash of each fixed-width string (width a multiple of 8), eight bytes at a time."""
+    width = strings.dtype.itemsize // 8
+    words = np.ascontiguousarray(strings).view(np.uint64).reshape(len(strings), width)
+    h = np.full(len(strings), 0x9E3779B97F4A7C15, dtype=np.uint64)
+    for k in range(width):
+        h ^= words[:, k]
+        h *= np.uint64(0xFF51AFD7ED558CCD)  # murmur3's finalizer steps; uint64 products wrap
+        h ^= h >> np.uint64(33)
+    return h
+
+
 class _ChunkCodes:
     """Piece of text (``arabic.chunks``) → one int code, so that a field's codes are one ``np.fromiter``.
 
@@ -155,22 +230,12 @@ class _ChunkCodes:
     stream of new words cannot grow it forever.
     """
 
-    __slots__ = ("_pieces", "_tokens", "_unigrams", "memo", "multi")
+    __slots__ = ("_forms", "_unigrams", "memo", "multi")
 
-    def __init__(
-        self,
-        pieces: Callable[[], dict[str, int]],
-        tokens: Mapping[str, int],
-        unigrams: _Columns,
-        *,
-        memo: dict[str, int] | None = None,
-    ) -> None:
-        # The model's word forms as written → column, where the memo starts (``memo``) and restarts:
-        # built from the model's arrays again rather than kept as a second 65k-entry dict beside it.
-        self._pieces = pieces
-        self.memo: dict[str, int] = pieces() if memo is None else memo
+    def __init__(self, forms: _FormIndex, unigrams: _Columns) -> None:
+        self._forms = forms
+        self.memo: dict[str, int] = {}
         self.multi: list[IntArray] = []
-        self._tokens = tokens  # the forms that are normalized tokens already → column
         self._unigrams = unigrams
 
     def columns_many(self, texts: Sequence[str]) -> list[IntArray]:
@@ -181,7 +246,7 @@ class _ChunkCodes:
         """
         pieces_of = [chunks(text) for text in texts]
         if len(self.memo) + sum(map(len, pieces_of)) > _CACHE_LIMIT:
-            self.memo = self._pieces()
+            self.memo = {}
             self.multi.clear()
         memo_get = self.memo.get
         codes_of = [
@@ -223,14 +288,21 @@ class _ChunkCodes:
         parts.append(codes[start:])
         return np.concatenate(parts)
 
-    def _learn(self, rest: list[str]) -> None:
+    def _learn(self, pieces: list[str]) -> None:
         memo = self.memo
+        rest = []
+        for piece, col in zip(pieces, self._forms.lookup(pieces), strict=True):
+            if col is None:
+                rest.append(piece)
+            else:
+                memo[piece] = col
+        if not rest:
+            return
         token_lists = chunk_tokens_many(rest)
-        table = self._tokens
+        tokens = list(set(chain.from_iterable(token_lists)))
         column: dict[str, int] = {}
         unseen = []
-        for token in set(chain.from_iterable(token_lists)):
-            col = table.get(token)
+        for token, col in zip(tokens, self._forms.lookup(tokens, tokens_only=True), strict=True):
             if col is None:
                 unseen.append(token)
             else:
@@ -428,8 +500,8 @@ _TITLE = -2  # ``VocabularyTables`` structure: in ``second``, a title feature
 class StoredWords(NamedTuple):
     """A table of word forms as a model file stores it: sorted by form, UTF-8 text, parallel arrays.
 
-    Read into the memo's dict in one pass (``TopicClassifier._word_dicts``): going through a
-    ``WordTable``'s lists first made 130k short-lived objects that left the heap fragmented.
+    Looked up as it is stored (``_FormIndex``): going through a ``WordTable``'s lists first made 130k
+    short-lived objects that left the heap fragmented.
     """
 
     blob: bytes  # the forms joined by newlines
@@ -504,8 +576,9 @@ class TopicClassifier:
         # cache, kept as the file stores it (sorted, UTF-8, parallel arrays) and read into the memo.
         stored = words if isinstance(words, StoredWords) else StoredWords.of(words or WordTable([], [], []))
         self._word_blob, self._word_columns, self._word_tokens = stored
-        memo, token_columns = self._word_dicts()
-        self._chunk_codes = _ChunkCodes(self._word_memo, token_columns, self._unigrams, memo=memo)
+        self._chunk_codes = _ChunkCodes(
+            _FormIndex(self._word_blob, self._word_columns, self._word_tokens), self._unigrams
+        )
         self._idf = idf.astype(np.float32)
         # Stored in half precision and kept so (rows are widened as scoring gathers them): a freshly
         # trained model scores exactly as the same model read back from its file.
@@ -514,15 +587,6 @@ class TopicClassifier:
 
     def _word_forms(self) -> list[str]:
         return self._word_blob.decode("utf-8").split("\n") if len(self._word_columns) else []
-
-    def _word_memo(self) -> dict[str, int]:
-        """Word form → column of its stem, for every form of the table: where ``_ChunkCodes`` starts."""
-        return dict(zip(self._word_forms(), self._word_columns.tolist(), strict=True))
-
-    def _word_dicts(self) -> tuple[dict[str, int], dict[str, int]]:
-        """``_word_memo`` and the forms that are normalized tokens as written → column, sharing strings."""
-        memo = self._word_memo()
-        return memo, dict(compress(memo.items(), self._word_tokens.tolist()))
 
     # --- loading and saving -----------------------------------------------------------------------
 

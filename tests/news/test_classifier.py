@@ -286,20 +286,48 @@ def test_scoring_equals_the_float32_weights(model: TopicClassifier) -> None:
     assert np.allclose(model.decision(indptr, indices, data), expected, atol=1e-5)
 
 
-def test_memo_restarts_from_the_word_table(model: TopicClassifier, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_memo_learns_only_the_pieces_it_meets_and_restarts_empty(
+    model: TopicClassifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import news.classifier
 
     fresh = TopicClassifier.from_bytes(model.to_bytes())
     codes = fresh._chunk_codes
-    table_size = len(codes.memo)
+    assert codes.memo == {}  # the 65k forms of the word table are not copied into a dict
     fresh.feature_ids("كلمةجديدةتماما أخرىجديدة", "", "")
-    assert len(codes.memo) == table_size + 2
-    monkeypatch.setattr(news.classifier, "_CACHE_LIMIT", table_size + 1)
+    assert set(codes.memo) == {"كلمةجديدةتماما", "أخرىجديدة"}
+    monkeypatch.setattr(news.classifier, "_CACHE_LIMIT", 3)
     a = ARTICLES[0]
     assert sorted(fresh.feature_ids(a["title"], a["description"], a["text"]).tolist()) == sorted(
         model.feature_ids(a["title"], a["description"], a["text"]).tolist()
     )
-    assert "كلمةجديدةتماما" not in codes.memo and len(codes.memo) >= table_size
+    assert "كلمةجديدةتماما" not in codes.memo and codes.memo
+
+
+def test_word_table_lookup_finds_exactly_the_stored_forms(model: TopicClassifier) -> None:
+    """The table answers as a dict of its forms would: every stored form gives its column (and, asked
+    for tokens only, only the forms that are tokens), and nothing else matches: not a prefix, not a
+    longer word, not a form with a NUL that numpy's fixed-width strings would drop."""
+    words = model.words()
+    index = model._chunk_codes._forms
+    assert index.lookup(words.forms) == words.columns
+    as_tokens = index.lookup(words.forms, tokens_only=True)
+    assert as_tokens == [c if t else None for c, t in zip(words.columns, words.tokens, strict=True)]
+    longest = max(words.forms, key=len)
+    others = [longest[:-1] + "\u0640", longest + longest, words.forms[0] + "\0", "\0", ""]
+    expected = [words.columns[words.forms.index(w)] if w in words.forms else None for w in others]
+    assert index.lookup(others) == expected
+    assert expected[1:4] == [None, None, None]
+
+
+def test_a_word_table_with_a_form_twice_is_refused() -> None:
+    from news.classifier import _FormIndex
+
+    blob = "\n".join(["أ", "ب", "ب"]).encode()
+    with pytest.raises(ValueError, match="not unique"):
+        _FormIndex(blob, np.array([1, 2, 3], dtype=np.int32), np.ones(3, dtype=np.uint8))
+    with pytest.raises(ValueError, match="do not match"):
+        _FormIndex(blob, np.array([1, 2], dtype=np.int32), np.ones(2, dtype=np.uint8))
 
 
 # --- training ----------------------------------------------------------------------------------------------
