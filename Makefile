@@ -10,6 +10,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
+	# An editable install is not byte-compiled: without this, every command compiles the modules it
+	# imports (where PYTHONDONTWRITEBYTECODE is set, as in many containers, on every run).
+	$(BIN)/python -m compileall -q news jobs storage bot
 	touch $(STAMP)
 
 install: $(STAMP)
