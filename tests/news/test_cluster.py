@@ -77,6 +77,20 @@ def test_signature_round_trips_through_bytes() -> None:
         assert again.to_bytes() == blob
 
 
+def test_signature_bytes_keep_their_stored_layout() -> None:
+    """Blobs already in ``articles.minhash`` must read back the same: after the header, every field's
+    hashes as little-endian 32-bit words, minhash first, whatever the machine's byte order."""
+    import struct
+
+    sig: StorySignature = next(iter(ARTICLES.values()))["sig"]
+    blob = sig.to_bytes()
+    parts = (sig.minhash, sig.title, sig.first, sig.words, sig.bigrams, sig.numbers, sig.title_numbers)
+    head = StorySignature._HEADER.size
+    words = struct.unpack_from(f"<{sum(map(len, parts))}I", blob, head)
+    assert list(words) == [h for part in parts for h in part]
+    assert len(sig.minhash) == cluster.NUM_BANDS and list(sig.words) == sorted(set(sig.words))
+
+
 def test_signature_of_one_text_is_stable() -> None:
     article = next(iter(ARTICLES.values()))
     assert signature(article["title"], article["text"]) == article["sig"]
