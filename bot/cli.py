@@ -254,16 +254,23 @@ async def cmd_fetch(_settings: DatabaseSettings, args: argparse.Namespace) -> in
     return 0
 
 
-def _worker_processes(mode: str, changed: int | None) -> WorkerProcesses | None:
-    """The full pass's worker processes, started now, when ``INGEST_WORKER_PROCESS`` and the work ahead
-    call for them (``changed``: feeds the pass will parse; ``None``: unknown, decided later per batch)."""
-    from jobs.feedwork import FORK_MIN_FEEDS, WorkerProcesses, spare_cores
+def _held_workers(mode: str) -> WorkerProcesses | None:
+    """The full pass's worker processes, forked now but held (``WorkerProcesses(held=True)``), when
+    ``INGEST_WORKER_PROCESS`` allows them and a core is spare: forked before this process imports httpx
+    or anything else, so that no worker carries what only this process uses."""
+    from jobs.feedwork import WorkerProcesses, spare_cores
 
-    if mode == "off" or changed is None or spare_cores() < 1:
+    if mode == "off" or spare_cores() < 1:
         return None
-    if mode == "auto" and changed < FORK_MIN_FEEDS:
-        return None
-    return WorkerProcesses()
+    return WorkerProcesses(held=True)
+
+
+def _wanted(mode: str, changed: int | None) -> bool:
+    """Whether the pass ahead calls for the worker processes (``changed``: feeds it will parse;
+    ``None``: unknown, decided later per batch, in this process)."""
+    from jobs.feedwork import FORK_MIN_FEEDS
+
+    return changed is not None and (mode == "on" or changed >= FORK_MIN_FEEDS)
 
 
 async def _fetch_pass(args: argparse.Namespace) -> tuple[IngestSummary, int]:
@@ -279,26 +286,38 @@ async def _fetch_pass(args: argparse.Namespace) -> tuple[IngestSummary, int]:
     from datetime import timedelta
 
     from bot.fetchsettings import load_fetch_settings
-    from bot.runtime import fetch_policy
-    from jobs.fetcher import Fetcher
-    from jobs.unchanged import unchanged_pass
 
     settings: Settings | FetchSettings | None = load_fetch_settings(args.env_file)
     if settings is None:
         settings = _full_settings(args.env_file)
-    fetcher = Fetcher(fetch_policy(settings))
-    processes: WorkerProcesses | None = None
+    # Forked first, held: started once the conditional GETs say the pass will parse enough feeds, so
+    # that the first worker loads the pipeline on its core while this one opens the database (and it
+    # never loads the model); ended unused when they are all 304s.
+    processes = _held_workers(settings.ingest_worker_process)
+    try:
+        from bot.runtime import fetch_policy
+        from jobs.fetcher import Fetcher
+        from jobs.unchanged import unchanged_pass
+
+        fetcher = Fetcher(fetch_policy(settings))
+    except BaseException:
+        if processes is not None:
+            processes.close()
+        raise
     try:
         interval = timedelta(minutes=settings.fetch_interval_minutes)
         unchanged = await unchanged_pass(
             settings.database_url, fetcher, _now(), interval=interval, include_all=args.all
         )
+        done = unchanged.summary is not None
+        if processes is not None and (done or not _wanted(settings.ingest_worker_process, unchanged.changed)):
+            processes.close()
+            processes = None
         if unchanged.summary is not None:
             await fetcher.aclose()
             return unchanged.summary, 0
-        # Forked now, before this process imports SQLAlchemy, feedparser or the model: the children
-        # load those on their cores while this one opens the database (and it never loads the model).
-        processes = _worker_processes(settings.ingest_worker_process, unchanged.changed)
+        if processes is not None:
+            processes.start()
     except BaseException:
         await fetcher.aclose()
         if processes is not None:

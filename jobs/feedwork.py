@@ -4,12 +4,13 @@ of this process, or in worker processes when the machine has a core to spare.
 The work is pure CPU and GIL-bound: threads cannot spread it. A pass that forks (``fork``) runs it in
 ``PROCESSES`` worker processes and none of it here: a worker thread in this process only took the GIL
 from the event loop, which fetches, stores and matches stories, and made this process the slowest. The
-processes are forked either *after* the pipeline's modules and the topic model are loaded here (the
-children share those pages copy-on-write), or, for ``nashra fetch``, before this process loads any of
-it (``WorkerProcesses`` without an enricher: the children load it on their own cores while this
-process opens the database, and this process never holds the model). Jobs come from one queue as a
-worker becomes free (a feed's enrichment before any feed's parsing, so that stores can start early);
-the functions are pure, so where a job ran never changes its result.
+workers are forked from one loader process once it holds the pipeline's modules and the topic model,
+so those are loaded once and shared copy-on-write. The loader is forked either *after* they are loaded
+here, or, for ``nashra fetch``, before this process loads any of it, or even its HTTP client
+(``WorkerProcesses(held=True)``: the loader loads the pipeline on its own core while this process
+opens the database, and this process never holds the model). Jobs come from one queue as a worker
+becomes free (a feed's enrichment before any feed's parsing, so that stores can start early); the
+functions are pure, so where a job ran never changes its result.
 
 What it does not do: decide what is new (the caller looks that up between parsing and enrichment, so
 only new articles pay for enrichment), store anything, or keep worker processes between passes.
@@ -25,14 +26,15 @@ import os
 import signal
 import warnings
 from collections.abc import Callable
-from concurrent.futures import BrokenExecutor, Executor, Future, ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, Future, InvalidStateError, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from news.models import Article
 
 if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing.connection import Connection
 
     from jobs.enrich import Enricher
 
@@ -128,44 +130,286 @@ def spare_cores() -> int:
 
 
 class WorkerProcesses:
-    """``count`` worker processes for the Arabic work, forked as soon as this object is built.
+    """``count`` worker processes for the Arabic work, the pipeline loaded once for all of them.
 
-    With ``enricher``, the children inherit it (the model's pages shared copy-on-write): the way a pass
-    forks once its own modules and model are loaded. Without one, each child builds its own in its
-    initializer: ``nashra fetch`` starts them so before it has imported SQLAlchemy, feedparser or the
-    model, and the children load all that on their cores while this process opens the database and
-    fetches. This process then never loads the model at all. The owner ``close``s them.
+    A loader process is forked as soon as this object is built; once ``start``ed (at once unless
+    ``held``), it loads the pipeline (or finds the enricher it inherited) and only then forks the
+    workers, which share its modules and model copy-on-write: the model is read and the modules
+    imported once, not once per worker (~0.5 s of CPU each on a 2-core machine). ``nashra fetch``
+    builds it ``held`` before it imports httpx, SQLAlchemy or anything of the pipeline, so that no
+    worker carries the parent's HTTP client (~13 MB each), and starts it when its conditional GETs say
+    the pass will parse feeds (or closes it, unused, when they are all 304s). With ``enricher``, the
+    loader inherits it: the way a pass forks once its own modules and model are loaded. The owner
+    ``close``s them.
     """
 
-    def __init__(self, count: int = PROCESSES, *, enricher: Enricher | None = None) -> None:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
+    def __init__(
+        self, count: int = PROCESSES, *, enricher: Enricher | None = None, held: bool = False
+    ) -> None:
         if enricher is not None:
             _ENRICHER[:] = [enricher]
         self.count = count
-        self.pool = ProcessPoolExecutor(
-            max_workers=count,
-            mp_context=multiprocessing.get_context("fork"),
-            initializer=None if enricher is not None else _load_in_child,
-        )
-        # A fork-context pool starts all its processes at the first ``submit``: now, from the calling
-        # thread, before any worker thread of the pass exists, so no job of this process can be caught
-        # half-way holding a lock a child would need. Other threads (the database driver's, DNS) are
-        # never used by the children, which only run the pure functions above; hence Python 3.12's
-        # warning about forking a threaded process is silenced for this one call.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            self.pool.submit(os.getpid)
+        self.pool = _ForkedPool(count)
+        if not held:
+            self.start()
+
+    def start(self) -> None:
+        """Let the loader load the pipeline and fork the workers (jobs may be submitted before)."""
+        self.pool.start()
 
     def pids(self) -> list[int]:
-        """The children's process ids (read from the pool, which has no public way to tell them)."""
-        return list(self.pool._processes or {})
+        """The processes' ids: the loader's, then the workers' that have started."""
+        return self.pool.pids()
+
+    def kill(self) -> None:
+        """Kill the processes now (a job stuck past ``PROCESS_JOB_SECONDS``): every job not answered yet
+        fails with ``BrokenProcessPool``."""
+        self.pool.kill()
 
     def close(self) -> None:
         """End the processes, waiting for the jobs under way."""
         self.pool.shutdown(wait=True, cancel_futures=True)
         _ENRICHER.clear()
+
+
+_POLL_SECONDS = 1.0  # how often an idle worker checks that this process is still there
+
+
+class _ForkedPool(Executor):
+    """The executor behind ``WorkerProcesses``: jobs through one queue, each worker's answers through
+    its own pipe.
+
+    A worker's pipe doubles as its sign of life: when a worker dies (killed, crashed), its pipe ends
+    and every job not yet answered fails with ``BrokenProcessPool``, as ``ProcessPoolExecutor`` does,
+    so ``FeedWork`` runs them on its thread. One pipe per worker, not one shared queue: a worker killed
+    half-way through an answer leaves a torn message only in its own pipe, which then just ends.
+    """
+
+    def __init__(self, count: int) -> None:
+        import multiprocessing
+        import threading
+
+        ctx = multiprocessing.get_context("fork")
+        self._count = count
+        self._jobs: Any = ctx.Queue()  # a feeder thread here writes to the pipe: ``submit`` never blocks
+        pipes = [ctx.Pipe(duplex=False) for _ in range(count)]
+        self._conns = [reader for reader, _ in pipes]
+        go, self._go = ctx.Pipe(duplex=False)  # True: load and fork the workers; False (or its end): end
+        self._lock = threading.Lock()
+        self._killing = threading.Lock()
+        self._pending: dict[int, Future[Any]] = {}
+        self._ids = itertools.count()
+        self._pids: dict[int, int] = {}
+        self._started = False
+        self._closed = False
+        self._broken: str | None = None
+        # Forked now, from the calling thread, before any worker thread of the pass exists; the workers
+        # run only the pure functions above and never touch another thread's locks. Python 3.12's
+        # warning about forking a threaded process is silenced for this one call.
+        self._loader = ctx.Process(
+            target=_loader,
+            args=(go, self._go, self._jobs, [writer for _, writer in pipes], os.getpid()),
+            name="feedwork",
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self._loader.start()
+        for _, writer in pipes:
+            writer.close()
+        go.close()
+        self._reader = threading.Thread(target=self._read, name="feedwork-answers", daemon=True)
+        self._reader.start()
+
+    def start(self) -> None:
+        with self._lock:
+            if self._started or self._closed:
+                return
+            self._started = True
+        with contextlib.suppress(OSError):  # the loader died: its workers' pipes ended, the pool is broken
+            self._go.send(True)
+
+    def pids(self) -> list[int]:
+        with self._lock:
+            if self._closed:
+                return []
+            workers = [self._pids[i] for i in sorted(self._pids)]
+        return [self._loader.pid, *workers] if self._loader.pid is not None else workers
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        future: Future[T] = Future()
+        with self._lock:
+            if self._broken is not None:
+                raise BrokenProcessPool(self._broken)
+            if self._closed:
+                raise RuntimeError("cannot schedule new futures after shutdown")
+            job = next(self._ids)
+            self._pending[job] = future
+        self._jobs.put((job, fn, args, kwargs))
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            started = self._started
+        if started:
+            for _ in range(self._count):
+                self._jobs.put(None)
+        else:
+            with contextlib.suppress(OSError):  # it died already
+                self._go.send(False)  # the loader ends without loading anything
+        self._go.close()
+        if wait:
+            self._loader.join(PROCESS_JOB_SECONDS)
+        if self._loader.is_alive() or self._broken is not None:
+            self.kill()
+            self._jobs.cancel_join_thread()  # nobody may read what is still queued
+        self._reader.join(5)
+        self._jobs.close()
+        with self._lock:
+            left, self._pending = list(self._pending.values()), {}
+            self._pids.clear()
+        for future in left:
+            future.cancel()
+
+    def kill(self) -> None:
+        """Kill the workers, then let the loader reap them and end; kill it too if it does not (stuck in
+        loading, or it had not forked them yet), so that no killed worker is left unreaped."""
+        with self._killing:
+            with self._lock:
+                workers = list(self._pids.values())
+            for pid in workers:
+                with contextlib.suppress(ProcessLookupError):  # ended meanwhile
+                    os.kill(pid, signal.SIGKILL)
+            self._loader.join(2)
+            if self._loader.is_alive() and self._loader.pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self._loader.pid, signal.SIGKILL)
+                self._loader.join(5)
+
+    def _read(self) -> None:
+        """The answers thread: resolves futures until every worker's pipe has ended."""
+        from multiprocessing.connection import wait
+
+        index = {conn: i for i, conn in enumerate(self._conns)}
+        while index:
+            for ready in wait(list(index)):
+                conn = cast("Connection", ready)
+                try:
+                    message = conn.recv()
+                except (EOFError, OSError):
+                    i = index.pop(conn)
+                    conn.close()
+                    self._ended(i)
+                    continue
+                self._answer(index[conn], message)
+
+    def _answer(self, worker: int, message: tuple[Any, ...]) -> None:
+        if message[0] == "pid":
+            with self._lock:
+                self._pids[worker] = message[1]
+            return
+        job, ok, value = message
+        with self._lock:
+            future = self._pending.pop(job, None)
+        if future is None:
+            return
+        with contextlib.suppress(InvalidStateError):  # cancelled by its awaiter meanwhile
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+
+    def _ended(self, worker: int) -> None:
+        with self._lock:
+            expected = self._closed and self._broken is None
+            if not expected and self._broken is None:
+                self._broken = f"feed worker process {worker} ended unexpectedly"
+            left = [] if expected else list(self._pending.values())
+            if not expected:
+                self._pending.clear()
+        if expected:
+            return
+        log.warning("ingest worker process %d ended unexpectedly: its jobs run in this process", worker)
+        self.kill()  # the others may be waiting on a lock the dead one held
+        for future in left:
+            with contextlib.suppress(InvalidStateError):
+                future.set_exception(BrokenProcessPool(self._broken or "feed worker process ended"))
+
+
+def _loader(go: Connection, go_end: Connection, jobs: Any, writers: list[Connection], owner: int) -> None:
+    """The process the workers are forked from: waits to be started, loads the pipeline, forks the
+    workers, then only reaps them (it runs no job, so it never gets stuck in one) and ends after them."""
+    import multiprocessing
+
+    go_end.close()  # the parent's end, copied by the fork: only the parent may end this pipe
+    if not _started(go, owner):  # closed before it was started: nothing was loaded
+        return
+    if not _ENRICHER:
+        _load_in_child()
+    ctx = multiprocessing.get_context("fork")
+    workers = []
+    for i, writer in enumerate(writers):
+        worker = ctx.Process(target=_serve, args=(jobs, writers, i, owner), name=f"feedwork-{i}")
+        worker.start()
+        workers.append(worker)
+        writer.close()
+    for worker in workers:
+        worker.join()
+
+
+def _serve(jobs: Any, writers: list[Connection], me: int, owner: int) -> None:
+    """A worker's loop: runs jobs from the queue and answers on its own pipe until told to end."""
+    for i, writer in enumerate(writers):
+        if i != me:
+            writer.close()  # only the worker's own pipe stays open here, so that its end means its death
+    from multiprocessing.reduction import ForkingPickler
+
+    answers = writers[me]
+    answers.send(("pid", os.getpid()))
+    while (job := _next_job(jobs, owner)) is not None:
+        number, fn, args, kwargs = job
+        try:
+            answer: tuple[Any, ...] = (number, True, fn(*args, **kwargs))
+        except Exception as exc:  # the job's own error goes back to whoever waits for it
+            answer = (number, False, exc)
+        try:
+            data = ForkingPickler.dumps(answer)
+        except Exception as exc:  # an answer (or an error) that does not pickle
+            data = ForkingPickler.dumps((number, False, RuntimeError(f"the answer does not pickle: {exc}")))
+        try:
+            answers.send_bytes(data)
+        except OSError:  # the process that started the workers is gone
+            return
+
+
+def _started(go: Connection, owner: int) -> bool:
+    """Waits for the word to load (True) or to end (False, the pipe's end, the parent's death)."""
+    try:
+        while not go.poll(_POLL_SECONDS):
+            os.kill(owner, 0)
+        return bool(go.recv())
+    except (EOFError, OSError):  # ProcessLookupError is an OSError
+        return False
+    finally:
+        go.close()
+
+
+def _next_job(jobs: Any, owner: int) -> Any:
+    """The next message, or None once the process that started the workers is gone."""
+    import queue
+
+    while True:
+        try:
+            return jobs.get(timeout=_POLL_SECONDS)
+        except queue.Empty:
+            try:
+                os.kill(owner, 0)
+            except ProcessLookupError:
+                return None
+        except (EOFError, OSError):
+            return None
 
 
 class FeedWork:
@@ -190,7 +434,7 @@ class FeedWork:
         self._queue = asyncio.PriorityQueue()
         self._seq = itertools.count()
         self._thread: ThreadPoolExecutor | None = None
-        self._process: ProcessPoolExecutor | None = None
+        self._process: _ForkedPool | None = None
         self._consumers: list[asyncio.Task[None]] = []
         self._starting: asyncio.Task[None] | None = None
         self._loaded: Enricher | None = None
@@ -283,10 +527,9 @@ class FeedWork:
             return await asyncio.wait_for(asyncio.shield(job), PROCESS_JOB_SECONDS)
         except TimeoutError:
             assert self._processes is not None
-            for pid in self._processes.pids():
-                log.warning("ingest worker process %d stuck for %.0f s: killed", pid, PROCESS_JOB_SECONDS)
-                with contextlib.suppress(ProcessLookupError):  # it died on its own meanwhile
-                    os.kill(pid, signal.SIGKILL)
+            stuck = self._processes.pids()
+            log.warning("ingest worker processes %s stuck for %.0f s: killed", stuck, PROCESS_JOB_SECONDS)
+            await asyncio.to_thread(self._processes.kill)
             return await job
 
     async def close(self) -> None:

@@ -53,19 +53,26 @@ def test_fetch_starts_its_worker_processes_before_the_pass_and_closes_them(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A first pass of several feeds forks its workers as soon as it knows it will parse them; each
-    child builds its own enricher, the pass stores what a pass in one process stores, and no child
-    outlives the command. ``INGEST_WORKER_PROCESS=off`` forks nothing."""
+    """Every pass forks its loader process first, held; a first pass of several feeds starts it as soon as
+    it knows it will parse them (the loader builds the enricher), stores what a pass in one process
+    stores, and no child outlives the command. An all-304 re-run ends the loader unused.
+    ``INGEST_WORKER_PROCESS=off`` forks nothing."""
     import jobs.feedwork
 
     started: list[jobs.feedwork.WorkerProcesses] = []
+    loading: list[jobs.feedwork.WorkerProcesses] = []
     real = jobs.feedwork.WorkerProcesses
 
     def spy(*args: object, **kwargs: object) -> jobs.feedwork.WorkerProcesses:
         started.append(real(*args, **kwargs))  # type: ignore[arg-type]
         return started[-1]
 
+    def start(self: jobs.feedwork.WorkerProcesses) -> None:
+        loading.append(self)
+        self.pool.start()
+
     monkeypatch.setattr(jobs.feedwork, "WorkerProcesses", spy)
+    monkeypatch.setattr(real, "start", start)
     monkeypatch.setattr(jobs.feedwork, "spare_cores", lambda: 1)
     names = ["alarabiya.xml", "bbc.xml", "cnn.xml", "france24.xml", "skynews.xml"]
     for name in names:
@@ -75,7 +82,12 @@ def test_fetch_starts_its_worker_processes_before_the_pass_and_closes_them(
     assert run(cli_env, "fetch", "--all", "--json") == 0
     forked = json.loads(capsys.readouterr().out)
     assert len(started) == 1 and started[0].pids() == []  # started, then closed with the command
+    assert loading == started
     assert forked["feeds_ok"] == len(names) and forked["feeds_failed"] == 0 and forked["new"] > 100
+
+    assert run(cli_env, "fetch", "--all", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["feeds_not_modified"] == len(names)
+    assert len(started) == 2 and started[1].pids() == [] and loading == started[:1]  # never started
 
     # The same feeds as new ones (other URLs), in one process: the same counts.
     monkeypatch.setenv("INGEST_WORKER_PROCESS", "off")
@@ -84,7 +96,7 @@ def test_fetch_starts_its_worker_processes_before_the_pass_and_closes_them(
     capsys.readouterr()
     assert run(cli_env, "fetch", "--all", "--json") == 0
     alone = json.loads(capsys.readouterr().out)
-    assert len(started) == 1  # nothing forked
+    assert len(started) == 2  # nothing forked
     assert alone["feeds_ok"] == 2 * len(names) and alone["feeds_not_modified"] == len(names)
     assert alone["new"] + alone["duplicates"] == forked["new"] + forked["duplicates"]
 
@@ -318,13 +330,22 @@ def test_a_full_fetch_pass_reads_its_settings_without_pydantic_and_never_loads_t
 ) -> None:
     """A first pass of several feeds in a fresh process: its worker processes classify and sign, so this
     one imports neither the topic model's code nor numpy (it only compares signatures) nor pydantic
-    (the fetch and alert settings are read without it) nor Telegram."""
+    (the fetch and alert settings are read without it) nor Telegram; and they are forked before it
+    imports httpx."""
     names = ["alarabiya.xml", "bbc.xml", "cnn.xml", "france24.xml", "skynews.xml"]
     for name in names:
         assert run(cli_env, "feeds", "add", feed_server.url(f"/feeds/{name}")) == 0
     capsys.readouterr()
     heavy = ("news.classifier", "numpy", "pydantic", "pydantic_settings", "telegram")
-    prelude = "import jobs.feedwork\njobs.feedwork.spare_cores = lambda: 1\n"  # fork even on one core
+    prelude = (
+        "import jobs.feedwork\njobs.feedwork.spare_cores = lambda: 1\n"  # fork even on one core
+        # The workers are forked before this process imports its HTTP client: they do not carry it.
+        "_init = jobs.feedwork.WorkerProcesses.__init__\n"
+        "def _forked_before_httpx(self, *args, **kwargs):\n"
+        "    assert 'httpx' not in sys.modules, 'workers forked after httpx was imported'\n"
+        "    _init(self, *args, **kwargs)\n"
+        "jobs.feedwork.WorkerProcesses.__init__ = _forked_before_httpx\n"
+    )
     summary, loaded = _fetch_in_a_fresh_process(cli_env, db_url, heavy, prelude=prelude)
     assert summary["feeds_ok"] == len(names) and summary["new"] > 100
     assert loaded == []

@@ -71,11 +71,121 @@ async def test_processes_forked_before_anything_was_loaded_build_their_own_enric
         work = FeedWork(never, fork=False, processes=processes)
         assert await _all(work) == expected
         assert work.forked and work.jobs_in_process == 2 * len(NAMES)  # every job ran in a child
-        assert len(processes.pids()) == 2
+        assert len(processes.pids()) == 3  # the loader and two workers
         assert all(os.kill(pid, 0) is None for pid in processes.pids())  # FeedWork left them to their owner
     finally:
         processes.close()
     assert processes.pids() == []
+
+
+def _parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def _pipeline_loaded() -> bool:
+    import sys
+
+    return "news.classifier" in sys.modules
+
+
+async def test_the_workers_are_forked_from_one_loader_after_it_loaded_the_pipeline() -> None:
+    """The model is read and the modules imported once: every worker is a child of the loader, and
+    finds the pipeline already in memory."""
+    processes = WorkerProcesses()
+    try:
+        answers = await asyncio.gather(
+            *(asyncio.wrap_future(processes.pool.submit(os.getppid)) for _ in range(8)),
+            *(asyncio.wrap_future(processes.pool.submit(_pipeline_loaded)) for _ in range(4)),
+        )
+        for _ in range(100):  # each worker reports its pid once it runs
+            if len(processes.pids()) == 3:
+                break
+            await asyncio.sleep(0.05)
+        loader, *workers = processes.pids()
+        assert len(workers) == 2 and loader not in workers
+        assert all(_parent_of(worker) == loader for worker in workers)
+        assert set(answers[:8]) == {loader}
+        assert answers[8:] == [True] * 4
+    finally:
+        processes.close()
+    assert processes.pids() == []
+
+
+async def test_held_workers_run_nothing_until_started_and_end_unused() -> None:
+    import time
+
+    processes = WorkerProcesses(held=True)
+    try:
+        job = asyncio.wrap_future(processes.pool.submit(os.getppid))
+        await asyncio.sleep(0.3)
+        assert not job.done() and len(processes.pids()) == 1  # only the loader, waiting
+        processes.start()
+        assert await asyncio.wait_for(job, 30) == processes.pids()[0]
+    finally:
+        processes.close()
+
+    unused = WorkerProcesses(held=True)
+    loader = unused.pids()[0]
+    started = time.monotonic()
+    unused.close()
+    assert time.monotonic() - started < 5 and unused.pids() == []
+    with pytest.raises(ProcessLookupError):
+        os.kill(loader, 0)  # ended (and reaped) without ever loading the pipeline
+
+
+def _unpicklable() -> object:
+    return lambda: None
+
+
+async def test_an_answer_that_does_not_pickle_fails_that_job_only() -> None:
+    processes = WorkerProcesses()
+    try:
+        with pytest.raises(RuntimeError, match="does not pickle"):
+            await asyncio.wrap_future(processes.pool.submit(_unpicklable))
+        assert await asyncio.wrap_future(processes.pool.submit(os.getppid)) == processes.pids()[0]
+    finally:
+        processes.close()
+
+
+def _gone(pid: int) -> bool:
+    """Ended: no such process, or a zombie left to a reaper that is not ours."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_the_workers_end_when_the_process_that_started_them_dies(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    code = (
+        "import os, sys, time\n"
+        "from jobs.feedwork import WorkerProcesses\n"
+        "p = WorkerProcesses()\n"
+        "p.pool.submit(os.getpid).result(60)\n"
+        "while len(p.pids()) < 3:\n    time.sleep(0.05)\n"
+        "print(*p.pids(), flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    owner = subprocess.Popen([sys.executable, "-c", code], cwd=root, stdout=subprocess.PIPE, text=True)
+    try:
+        assert owner.stdout is not None
+        pids = [int(p) for p in owner.stdout.readline().split()]
+        assert len(pids) == 3
+        owner.kill()  # no close(): the workers must notice on their own
+        owner.wait(10)
+        deadline = time.monotonic() + 15
+        while not all(_gone(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert all(_gone(pid) for pid in pids)
+    finally:
+        owner.kill()
+        owner.wait(10)
+        if owner.stdout is not None:
+            owner.stdout.close()
 
 
 async def test_a_job_error_in_the_process_reaches_the_caller() -> None:
@@ -121,6 +231,8 @@ async def test_a_stuck_worker_process_is_killed_and_its_jobs_run_here(
 
     monkeypatch.setattr(feedwork, "PROCESS_JOB_SECONDS", 0.5)
     work = FeedWork(Enricher, fork=True)
+    # One job first, so that the workers exist (not only the process they are forked from).
+    await work.parse((FEEDS / NAMES[0]).read_bytes(), HEADERS, "https://feeds.test/a", "feeds.test")
 
     children: list[int] = []
 
@@ -139,10 +251,10 @@ async def test_a_stuck_worker_process_is_killed_and_its_jobs_run_here(
         )
         assert answers == [os.getpid()] * 3  # every job ended on this process's thread
         assert time.monotonic() - started < 20
-        assert len(children) == 2
+        assert len(children) == 3  # the loader and the two workers it forked
         for child in children:
             with pytest.raises(ProcessLookupError):
-                for _ in range(50):  # the child is gone (reaped by the pool once it saw it die)
+                for _ in range(50):  # the child is gone (reaped once it died, not left a zombie)
                     os.kill(child, 0)
                     await asyncio.sleep(0.1)
     finally:
