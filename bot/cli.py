@@ -291,8 +291,8 @@ async def _fetch_pass(args: argparse.Namespace) -> tuple[IngestSummary, int]:
     if settings is None:
         settings = _full_settings(args.env_file)
     # Forked first, held: started once the conditional GETs say the pass will parse enough feeds, so
-    # that the first worker loads the pipeline on its core while this one opens the database (and it
-    # never loads the model); ended unused when they are all 304s.
+    # that the loader process loads the pipeline on its core while this one opens the database (and
+    # this one never loads the model); ended unused when they are all 304s.
     processes = _held_workers(settings.ingest_worker_process)
     try:
         from bot.runtime import fetch_policy

@@ -361,10 +361,11 @@ def _loader(go: Connection, go_end: Connection, jobs: Any, writers: list[Connect
 
 def _serve(jobs: Any, writers: list[Connection], me: int, owner: int) -> None:
     """A worker's loop: runs jobs from the queue and answers on its own pipe until told to end."""
+    from multiprocessing.reduction import ForkingPickler
+
     for i, writer in enumerate(writers):
         if i != me:
             writer.close()  # only the worker's own pipe stays open here, so that its end means its death
-    from multiprocessing.reduction import ForkingPickler
 
     answers = writers[me]
     answers.send(("pid", os.getpid()))
