@@ -113,7 +113,7 @@ class StoryClusterer:
             else:
                 story_id = -(len(opened) + 1)
                 opened[story_id] = (item.id, a.topics)
-            assignments.append((item.id, story_id, sig.to_bytes()))
+            assignments.append((item.id, story_id, known or sig.to_bytes()))
             self._index.add(item.id, story_id, sig, now, source=a.source)
         created = await story_store.create_stories(session, list(opened.values()), at=now)
         real = dict(zip(opened, created, strict=True))
