@@ -150,7 +150,7 @@ class _FormIndex:
     process that classifies, most of them words a pass never meets): ``_ChunkCodes`` looks up only the
     pieces it meets and memoizes them as before. A lookup hashes the batch's keys with numpy, finds
     them among the forms' sorted hashes and compares the bytes of each candidate, so a result is
-    exactly the dict's; comparing the strings themselves in a binary search took ten times as long.
+    exactly the dict's; a binary search comparing the strings themselves made classifying ~40% slower.
     """
 
     __slots__ = ("columns", "forms", "hashes", "tokens")
