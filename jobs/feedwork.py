@@ -40,8 +40,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# The one enricher a worker process uses: set in the parent before the fork and inherited, or built by
-# the child itself (``_load_in_child``) when it was forked before anything was loaded.
+# The one enricher the worker processes use: set in the parent before the loader is forked and inherited,
+# or built by the loader (``_load_in_child``) when it was forked before anything was loaded.
 _ENRICHER: list[Enricher] = []
 _PARSE, _ENRICH = 1, 0  # queue priorities: enrichment first, so that stores can begin
 _PROCESS_DEPTH = 2
@@ -103,8 +103,8 @@ def _enrich_in_worker(articles: list[Article]) -> list[tuple[Article, bytes]]:
 
 
 def _load_in_child() -> None:
-    """A worker process's initializer when it was forked before anything was loaded: builds its own
-    enricher (and with it the pipeline's modules and the topic model)."""
+    """The loader's work when it was forked before anything was loaded: builds the enricher (and with it
+    the pipeline's modules and the topic model) that the workers it forks then share."""
     from jobs.enrich import Enricher
 
     _ENRICHER[:] = [_load_pipeline(Enricher)]
@@ -270,7 +270,7 @@ class _ForkedPool(Executor):
         with self._lock:
             left, self._pending = list(self._pending.values()), {}
             self._pids.clear()
-        for future in left:
+        for future in left:  # no worker is left to answer them, whatever ``cancel_futures`` says
             future.cancel()
 
     def kill(self) -> None:
