@@ -504,7 +504,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if needs == SETTINGS_DATABASE:
         from bot.dbsettings import load_database_settings
 
-        db_settings = load_database_settings(args.env_file)
+        try:
+            db_settings = load_database_settings(args.env_file)
+        except SettingsError as exc:
+            print(f"nashra: {exc}", file=sys.stderr)
+            return 2
         settings, log_level = db_settings, db_settings.log_level
     elif needs != SETTINGS_NONE:
         from bot.settings import load_settings  # pydantic: not needed for --help or database-only commands

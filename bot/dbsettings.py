@@ -41,10 +41,21 @@ def setting_values(env_file: str | Path | None = ".env") -> dict[str, str | None
     return values
 
 
+def database_url_problem(url: str) -> str | None:
+    """What makes ``url`` unusable as ``DATABASE_URL`` (None: nothing seen), told before any driver is
+    loaded. The message names the scheme only: the rest of the URL may hold a password."""
+    scheme, sep, _ = url.strip().partition("://")
+    backend = scheme.split("+", 1)[0].lower()
+    if sep and backend in ("sqlite", "postgresql"):
+        return None
+    seen = f"{backend!r}" if sep else "no scheme"
+    return f"unsupported database ({seen}): use sqlite:///path/to/nashra.db or postgresql://user@host/db"
+
+
 def load_database_settings(env_file: str | Path | None = ".env") -> DatabaseSettings:
     """``DATABASE_URL`` and ``LOG_LEVEL`` from the environment, else ``env_file``, else the defaults."""
     values = {k: v for k, v in setting_values(env_file).items() if v is not None}
-    return DatabaseSettings(
-        database_url=values.get("database_url", DEFAULT_DATABASE_URL),
-        log_level=values.get("log_level", DEFAULT_LOG_LEVEL),
-    )
+    url = values.get("database_url", DEFAULT_DATABASE_URL)
+    if problem := database_url_problem(url):
+        raise SettingsError(f"DATABASE_URL: {problem}")
+    return DatabaseSettings(database_url=url, log_level=values.get("log_level", DEFAULT_LOG_LEVEL))

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.dbsettings import DEFAULT_DATABASE_URL, DEFAULT_LOG_LEVEL, setting_values
+from bot.dbsettings import DEFAULT_DATABASE_URL, DEFAULT_LOG_LEVEL, database_url_problem, setting_values
 
 # Every field of ``bot.settings.Settings`` (a test checks the list): any of them set, other than the
 # ones read here, sends the command to the full settings.
@@ -84,6 +84,8 @@ def load_fetch_settings(env_file: str | Path | None = ".env") -> FetchSettings |
         if value is None:
             return None
         if name in ANY_TEXT:
+            if name == "database_url" and database_url_problem(value):
+                return None  # ``Settings`` reports it
             if name != "telegram_bot_token":
                 read[name] = value
         elif name == "fetch_allow_private_networks" and value.lower() in _BOOLS:

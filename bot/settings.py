@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.dbsettings import DEFAULT_DATABASE_URL, DEFAULT_LOG_LEVEL
+from bot.dbsettings import DEFAULT_DATABASE_URL, DEFAULT_LOG_LEVEL, database_url_problem
 from bot.dbsettings import SettingsError as SettingsError  # defined without pydantic, for the CLI
 
 if TYPE_CHECKING:
@@ -93,6 +93,13 @@ class Settings(BaseSettings):
         if self.webhook_url and not self.listen:
             raise ValueError("WEBHOOK_URL: webhook mode needs LISTEN (HOST:PORT the proxy forwards to)")
         return self
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if problem := database_url_problem(value):
+            raise ValueError(problem)
+        return value.strip()
 
     @field_validator("webhook_url")
     @classmethod
@@ -194,4 +201,4 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
         if not err["loc"]:  # a check across settings names them itself
             raise SettingsError(str(err["msg"]).removeprefix("Value error, ")) from None
         name = str(err["loc"][0]).upper()
-        raise SettingsError(f"{name}: {err['msg']}") from None
+        raise SettingsError(f"{name}: {str(err['msg']).removeprefix('Value error, ')}") from None

@@ -279,6 +279,26 @@ def test_each_command_loads_only_what_it_uses(db_url: str, tmp_path: Path) -> No
     assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
+@pytest.mark.parametrize("command", [["feeds", "list"], ["fetch"], ["db", "upgrade"]])
+@pytest.mark.parametrize("url", ["mysql://reader:s3cret@db.example/news", "data/nashra.db"])
+def test_an_unsupported_database_url_is_one_line_naming_the_setting(
+    command: list[str],
+    url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Every kind of command (database-only settings, the fetch settings, the full ones) says what is
+    wrong with DATABASE_URL before any driver is loaded, and never repeats its password."""
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)
+    assert main(["--env-file", str(tmp_path / "absent.env"), *command]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nashra: DATABASE_URL: unsupported database") and err.count("\n") == 1
+    assert "s3cret" not in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []  # no SQLite file or folder was made on the way
+
+
 def test_json_lines_tools_read_no_settings(tmp_path: Path) -> None:
     """`nashra classify` reads no setting, so it does not import pydantic (~0.2 s) nor touch a database;
     a malformed setting that it does not use cannot stop it."""
