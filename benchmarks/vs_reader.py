@@ -266,6 +266,15 @@ def reader_python() -> Path:
 CHECKOUT: Path | None = None  # --checkout: run another revision's code with this venv
 
 
+def nashra() -> list[str]:
+    """The ``nashra`` console script of this checkout, or for ``--checkout`` the same script's two lines
+    run against that tree, through the entry point it has (older trees end in ``main``, not ``run``)."""
+    if CHECKOUT is None:
+        return [str(NASHRA)]
+    entry = "run" if "\ndef run(" in (CHECKOUT / "bot" / "cli.py").read_text() else "main"
+    return [sys.executable, "-c", f"import sys\nfrom bot.cli import {entry}\nsys.exit({entry}())"]
+
+
 def nashra_env(db: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "FETCH_", "TELEGRAM_"))}
     env.update(DATABASE_URL=f"sqlite:///{db}", FETCH_ALLOW_PRIVATE_NETWORKS="true", LOG_LEVEL="WARNING")
@@ -293,9 +302,9 @@ def nashra_passes(tmp: Path, urls: list[str], i: int) -> tuple[Run, Run, int]:
     write_opml(opml, urls)
     cwd = str(tmp)  # no .env of the developer's is read
     subprocess.run(
-        [str(NASHRA), "feeds", "import", str(opml)], env=env, cwd=cwd, check=True, capture_output=True
+        [*nashra(), "feeds", "import", str(opml)], env=env, cwd=cwd, check=True, capture_output=True
     )
-    cmd = [str(NASHRA), "--env-file", str(tmp / "none.env"), "fetch", "--all", "--json"]
+    cmd = [*nashra(), "--env-file", str(tmp / "none.env"), "fetch", "--all", "--json"]
     first = measured(cmd, env=env)
     again = measured(cmd, env=env)
     summary = json.loads(first.out)
@@ -459,8 +468,8 @@ def main(argv: list[str] | None = None) -> None:
         env = nashra_env(tmp / "nashra-0.db")
         none = ["--env-file", str(tmp / "none.env")]
         cli = {
-            "nashra --help": [str(NASHRA), "--help"],
-            "nashra feeds list": [str(NASHRA), *none, "feeds", "list"],
+            "nashra --help": [*nashra(), "--help"],
+            "nashra feeds list": [*nashra(), *none, "feeds", "list"],
         }
         print()
         for label, cmd in cli.items():
@@ -469,7 +478,7 @@ def main(argv: list[str] | None = None) -> None:
         data = classify_input(args.data, args.classify)
         walls = []
         for _ in range(args.runs):
-            run = measured([str(NASHRA), *none, "classify"], env=env, stdin=data)
+            run = measured([*nashra(), *none, "classify"], env=env, stdin=data)
             assert run.out.count("\n") == args.classify, "classify lost lines"
             walls.append(run.wall_s)
         wall = statistics.median(walls)
