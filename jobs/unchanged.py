@@ -6,7 +6,8 @@ GET through the same ``Fetcher``, and when all of them answer 304 records them a
 as ``jobs.ingest.Ingestor.run`` would have, without importing SQLAlchemy, feedparser, numpy or the
 topic model. It returns no summary whenever the full pass is needed (a feed with new content, a feed
 without validators, a failure, a database the driver path does not open); the answers it got are then
-handed to the fetcher (``Fetcher.prime``), so the full pass asks no server twice.
+handed to the fetcher (``Fetcher.prime``), so the full pass asks no server twice, and finds the bodies in
+hand when it has claimed the feeds.
 
 What it does not do: claim feeds (it reads only unclaimed ones and writes only if they are still
 unclaimed), update Prometheus counters (a CLI process serves none), or handle anything but 304s.
@@ -22,6 +23,14 @@ from jobs.fetcher import Fetcher
 from jobs.outcomes import FeedOutcome, IngestSummary
 from news.schedule import next_check_at
 from storage.conditional import NotModified, due_feeds_readonly, record_not_modified
+
+UNCONDITIONAL_LIMIT = 64
+"""A pass with a due feed that has no validators (never fetched, or its server sends none) is a full
+pass whatever the others answer. Its GETs are still sent here when at most this many feeds are due (the
+full pass's claim batch): the bodies are then in hand when the full pass has claimed the feeds, and the
+worker processes get their first feeds to parse at once instead of after a round of GETs sent only then
+(~0.15 s of a 27-feed first pass on 2 cores). With more feeds due, the full pass fetches them, one
+claim batch at a time, so that this process never holds every feed's body at once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +51,7 @@ async def unchanged_pass(
     feeds = due_feeds_readonly(database_url, now, include_all=include_all)
     if feeds is None:
         return Unchanged(None, None)
-    if any(f.etag is None and f.last_modified is None for f in feeds):
+    if len(feeds) > UNCONDITIONAL_LIMIT and any(f.etag is None and f.last_modified is None for f in feeds):
         return Unchanged(None, len(feeds))  # a feed without validators sends its body: a full pass
     results = await asyncio.gather(
         *(fetcher.fetch(f.url, etag=f.etag, last_modified=f.last_modified) for f in feeds)

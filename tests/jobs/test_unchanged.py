@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from jobs import unchanged
 from jobs.fetcher import Fetcher, FetchPolicy
 from jobs.ingest import Ingestor
 from jobs.unchanged import unchanged_pass
@@ -101,13 +102,31 @@ async def test_new_content_hands_over_without_asking_twice(
     assert {f.etag for f in await _feeds(db) if f.url == changing} == {'"2"'}
 
 
-async def test_feeds_never_fetched_take_the_full_path_at_once(
+async def test_feeds_never_fetched_are_asked_once_for_the_full_pass(
     db: Database, db_url: str, fetcher: Fetcher, feed_server: FeedServer
 ) -> None:
-    await _add(db, [feed_server.url("/feeds/bbc.xml")])
+    """A feed without validators makes a full pass, but its GET is sent here, so that the full pass
+    finds the body in hand, and the server is asked once."""
+    await _add(db, [feed_server.url("/feeds/bbc.xml"), feed_server.url("/feeds/cnn.xml")])
     found = await unchanged_pass(db_url, fetcher, NOW, interval=INTERVAL, include_all=True)
-    assert found.summary is None and found.changed == 1
-    assert feed_server.requests_for("/feeds/bbc.xml") == []
+    assert found.summary is None and found.changed == 2
+    assert len(feed_server.requests_for("/feeds/bbc.xml")) == 1
+    assert {f.last_ok_at for f in await _feeds(db)} == {None}  # nothing recorded here
+
+    full = await Ingestor(db, fetcher, interval=INTERVAL).run(NOW, include_all=True)
+    assert full.feeds_ok == 2 and full.new > 0
+    assert [len(feed_server.requests_for(p)) for p in ("/feeds/bbc.xml", "/feeds/cnn.xml")] == [1, 1]
+
+
+async def test_more_never_fetched_feeds_than_a_claim_batch_are_left_to_the_full_pass(
+    db: Database, db_url: str, fetcher: Fetcher, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past ``UNCONDITIONAL_LIMIT`` due feeds, the bodies would all be held at once: nothing is asked."""
+    monkeypatch.setattr(unchanged, "UNCONDITIONAL_LIMIT", 1)
+    await _add(db, [feed_server.url("/feeds/bbc.xml"), feed_server.url("/feeds/cnn.xml")])
+    found = await unchanged_pass(db_url, fetcher, NOW, interval=INTERVAL, include_all=True)
+    assert found.summary is None and found.changed == 2
+    assert feed_server.requests_for("/feeds/bbc.xml") == feed_server.requests_for("/feeds/cnn.xml") == []
 
 
 async def test_a_failing_feed_hands_over_and_is_recorded_once(
