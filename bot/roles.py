@@ -91,7 +91,7 @@ async def _run_application(settings: Settings, stop: asyncio.Event, speedup: flo
     stores what Telegram posts and handles it from the same inbox.
     """
     from bot import ticks
-    from bot.app import ALLOWED_UPDATES, build_application, services_of, start_receiving
+    from bot.app import ALLOWED_UPDATES, budget_of, build_application, services_of, start_receiving
     from bot.webhook import WebhookReceiver
     from jobs.updates import UpdatePoller
 
@@ -154,30 +154,26 @@ async def _run_application(settings: Settings, stop: asyncio.Event, speedup: flo
     if settings.role == "all":
         health.add("delivery", lambda: ticks.delivery_loop_of(application).running)
 
-    async def share() -> None:
-        # The delivery loop of ``all`` takes its share of the overall rate, as ``deliver`` workers do.
-        deliverer = ticks.delivery_loop_of(application).deliverer
-        if deliverer is not None:
-            deliverer.set_rate(deliverer.limits.per_second / membership.count(*SENDING_ROLES))
+    def share() -> None:
+        # ``all`` sends replies and its delivery loop's pages from one budget: it takes its share of the
+        # overall rate as ``deliver`` workers do, right after each heartbeat that counts the senders.
+        budget = budget_of(application)
+        budget.set_rate(budget.limits.per_second / membership.count(*SENDING_ROLES))
 
     server: WebServer | None = None
-    balancer: asyncio.Task[None] | None = None
     try:
         if not webhook:
             poller.start()
         ticks_lock.start()
         if settings.role == "all":
-            balancer = asyncio.create_task(_periodic(stop, membership.every, share, "rate share"))
+            share()
+            membership.on_beat.append(share)
         server = await _serve_web(settings, svc, health, routes=routes)
         if receiver is not None and webhook:
             # Once the route is served: Telegram may post at once. Every replica may call it.
             await receiver.register(webhook, allowed_updates=ALLOWED_UPDATES)
         await stop.wait()
     finally:
-        if balancer is not None:
-            balancer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await balancer
         if server is not None:
             await server.stop()
         if not webhook:
@@ -269,28 +265,29 @@ def _deliver_loop(
     def share() -> None:
         deliverer.set_rate(overall / membership.count(*SENDING_ROLES))
 
-    async def rebalance() -> None:
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=membership.every)
-            share()
-
     async def run() -> None:
-        # Wait one heartbeat before the first send: the others must see this worker and lower their
-        # share first, or together we would exceed the overall rate for a moment.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=membership.every)
-        await membership.beat()
+        # No send before every other sending process has seen this one (each lowers its share right
+        # after the heartbeat that counts it), or together we would exceed the overall rate for up to a
+        # heartbeat period; a process that died stops counting after the lease, so the wait is bounded.
+        # Then one window more: what the others sent at their old share still counts in Telegram's.
         share()
-        balancer = asyncio.create_task(rebalance())
+        membership.on_beat.append(share)
+        deadline = asyncio.get_running_loop().time() + membership.lease
+        while not membership.seen_by_all(*SENDING_ROLES) and asyncio.get_running_loop().time() < deadline:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=min(1.0, membership.every))
+            if stop.is_set():
+                return
+            with contextlib.suppress(Exception):  # an unreachable database: the heartbeat loop says so
+                await membership.beat()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=deliverer.limits.global_window)
         try:
             async with bot:
                 # Pages queued by another process (the digest tick, /digest) wake nobody here: look
                 # every second (one indexed query) rather than every ten.
                 await deliverer.run(should_stop=stop.is_set, poll=1.0)
         finally:
-            balancer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await balancer
+            membership.on_beat.remove(share)
 
     return run(), deliverer.wake

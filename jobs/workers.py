@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from storage import workers as worker_store
@@ -32,7 +33,10 @@ class Membership:
 
     ``every`` is the heartbeat period; a worker is live while its last heartbeat is within ``lease``
     (three periods by default, so one slow beat does not drop it). A process that dies stops counting
-    after ``lease``; one that stops cleanly removes its row at once.
+    after ``lease``; one that stops cleanly removes its row at once. ``on_beat`` callbacks run right
+    after each heartbeat, on the counts it read: a sending process lowers its share of the overall rate
+    the moment it sees a newcomer, not up to a period later (``seen_by_all`` is what the newcomer waits
+    for before it sends).
     """
 
     def __init__(
@@ -50,8 +54,12 @@ class Membership:
         self.every = every
         self.lease = lease if lease is not None else 3 * every
         self._counts: dict[str, int] = {role: 1}
+        self._others: list[tuple[str, datetime]] = []  # (role, last heartbeat) of the other live workers
         self._task: asyncio.Task[None] | None = None
         self.alive = False
+        self.joined_at: datetime | None = None
+        """This worker's first heartbeat: from then on, the others count it."""
+        self.on_beat: list[Callable[[], None]] = []
 
     def count(self, *roles: str) -> int:
         """Live workers of ``roles`` (default: this one's) at the last heartbeat; at least 1."""
@@ -68,7 +76,20 @@ class Membership:
         for w in live:
             counts[w.role] = counts.get(w.role, 0) + 1
         self._counts = counts
+        self._others = [(w.role, w.heartbeat_at) for w in live if w.id != self.id]
+        if self.joined_at is None:
+            self.joined_at = now
         self.alive = True
+        for callback in self.on_beat:
+            callback()
+
+    def seen_by_all(self, *roles: str) -> bool:
+        """Whether every other live worker of ``roles`` (default: this one's) has beaten since this one
+        joined, as of this one's last heartbeat: each has counted it by then, and run its ``on_beat``."""
+        if self.joined_at is None:
+            return False
+        wanted = roles or (self.role,)
+        return all(at > self.joined_at for role, at in self._others if role in wanted)
 
     async def start(self) -> None:
         async with self.db.session() as s, s.begin():
