@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     default_timezone: str = "Asia/Riyadh"
     default_delivery_time: str = "07:00"
     digest_catch_up_hours: float = Field(default=6.0, ge=0, le=48)
-    send_rate_per_second: float = Field(default=28.0, gt=0, le=1000)
+    send_rate_per_second: float = Field(default=25.0, gt=0, le=1000)
     send_paid_broadcast: bool = False
     # Seconds a process's claim on a stored update lasts without renewal: how long a dead process's
     # unfinished updates wait before another process handles them.
