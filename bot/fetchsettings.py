@@ -54,6 +54,7 @@ ANY_TEXT = frozenset({"telegram_bot_token", "database_url", "log_level"})
 _PLAIN_INT = re.compile(r"[0-9]{1,18}")
 _PLAIN_FLOAT = re.compile(r"[0-9]{1,9}(\.[0-9]{1,9})?")
 _BOOLS = {"true": True, "false": False, "1": True, "0": False}
+_WORKER_MODES = frozenset({"auto", "on", "off"})  # ``Settings``' Literal: exactly these spellings
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +74,7 @@ class FetchSettings:
     alert_min_outlets: int = INTS["alert_min_outlets"][0]
     alert_window_minutes: int = INTS["alert_window_minutes"][0]
     alert_urgent_window_minutes: int = INTS["alert_urgent_window_minutes"][0]
-    ingest_worker_process: str = "auto"  # never read here: set, it sends the command to ``Settings``
+    ingest_worker_process: str = "auto"
 
 
 def load_fetch_settings(env_file: str | Path | None = ".env") -> FetchSettings | None:
@@ -88,6 +89,8 @@ def load_fetch_settings(env_file: str | Path | None = ".env") -> FetchSettings |
                 return None  # ``Settings`` reports it
             if name != "telegram_bot_token":
                 read[name] = value
+        elif name == "ingest_worker_process" and value in _WORKER_MODES:
+            read[name] = value
         elif name == "fetch_allow_private_networks" and value.lower() in _BOOLS:
             read[name] = _BOOLS[value.lower()]
         elif name in INTS and _PLAIN_INT.fullmatch(value):
