@@ -417,3 +417,23 @@ async def test_one_story_filed_as_two_shows_once_and_is_sent_once(db: Database) 
     await run_digests(db, SLOT + timedelta(days=1), policy=POLICY)
     tomorrow = (await _pages(db, 1))[-1][3]
     assert late["title"] not in tomorrow and early["title"] not in tomorrow
+
+
+async def test_the_day_pass_is_reviewed_once_per_set_of_stories(db: Database) -> None:
+    """Readers asking between two ingestion passes get the same stories: the day pass (~0.3–0.5 s for a
+    thousand stories) runs for the first and is remembered for the rest; a new story is a new set."""
+    from jobs.digest import day_review
+
+    await add_story(db, "خبر أول", at=SLOT - timedelta(hours=2))
+    for telegram_id in (1, 2, 3):
+        await add_chat(db, telegram_id, next_at=SLOT + timedelta(hours=3), now=SLOT)
+    before = day_review.computed
+    assert await queue_digest_now(db, 1, SLOT, policy=POLICY) == 1
+    assert await queue_digest_now(db, 2, SLOT, policy=POLICY) == 1
+    assert day_review.computed == before + 1  # the second reader's digest reused the first review
+
+    await add_story(db, "خبر ثان عن موضوع آخر", at=SLOT - timedelta(hours=1))
+    assert await queue_digest_now(db, 3, SLOT, policy=POLICY) == 1
+    assert day_review.computed == before + 2
+    assert "خبر ثان" in "".join(html for *_, html in await _pages(db, 3))  # the new story is in it
+    assert "خبر ثان" not in "".join(html for *_, html in await _pages(db, 2))
