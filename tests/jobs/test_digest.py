@@ -419,15 +419,20 @@ async def test_one_story_filed_as_two_shows_once_and_is_sent_once(db: Database) 
     assert late["title"] not in tomorrow and early["title"] not in tomorrow
 
 
-async def test_the_day_pass_is_reviewed_once_per_set_of_stories(db: Database) -> None:
+async def test_the_day_pass_is_reviewed_once_per_set_of_stories(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Readers asking between two ingestion passes get the same stories: the day pass (~0.3–0.5 s for a
     thousand stories) runs for the first and is remembered for the rest; a new story is a new set."""
-    from jobs.digest import day_review
+    import jobs.digest
 
+    day_review = jobs.digest.DayReview()  # this test's own, whatever earlier tests left in the process's
+    monkeypatch.setattr(jobs.digest, "day_review", day_review)
     await add_story(db, "خبر أول", at=SLOT - timedelta(hours=2))
     for telegram_id in (1, 2, 3):
         await add_chat(db, telegram_id, next_at=SLOT + timedelta(hours=3), now=SLOT)
     before = day_review.computed
+    assert before == 0
     assert await queue_digest_now(db, 1, SLOT, policy=POLICY) == 1
     assert await queue_digest_now(db, 2, SLOT, policy=POLICY) == 1
     assert day_review.computed == before + 1  # the second reader's digest reused the first review
