@@ -21,6 +21,7 @@ from jobs import metrics
 from jobs.enrich import Enricher as Enricher  # re-exported: defined apart for worker processes
 from jobs.feedwork import FORK_MIN_FEEDS, FeedWork, WorkerProcesses, spare_cores
 from jobs.fetcher import Fetcher, FetchResult
+from jobs.outcomes import CLAIM_BATCH
 from jobs.outcomes import FeedOutcome as FeedOutcome  # re-exported: defined apart for jobs.unchanged
 from jobs.outcomes import IngestSummary as IngestSummary
 from jobs.stories import StoryClusterer
@@ -66,7 +67,7 @@ class Ingestor:
         clusterer: StoryClusterer | None = None,
         owner: str | None = None,
         lease: timedelta = timedelta(minutes=5),
-        claim_batch: int = 64,
+        claim_batch: int = CLAIM_BATCH,
         fork: bool | None = None,
     ) -> None:
         """``fork``: whether a pass may fork worker processes for the Arabic work; ``None`` decides per

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+CLAIM_BATCH = 64
+"""Feeds a full pass claims at a time (``Ingestor.claim_batch``), and so how many bodies the 304 pass
+fetches ahead of it (``jobs.unchanged``): one batch's bodies are what a pass holds at once."""
+
 
 @dataclass(frozen=True, slots=True)
 class FeedOutcome:

@@ -121,8 +121,8 @@ async def test_feeds_never_fetched_are_asked_once_for_the_full_pass(
 async def test_more_never_fetched_feeds_than_a_claim_batch_are_left_to_the_full_pass(
     db: Database, db_url: str, fetcher: Fetcher, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Past ``UNCONDITIONAL_LIMIT`` due feeds, the bodies would all be held at once: nothing is asked."""
-    monkeypatch.setattr(unchanged, "UNCONDITIONAL_LIMIT", 1)
+    """Past ``CLAIM_BATCH`` due feeds, the bodies would all be held at once: nothing is asked."""
+    monkeypatch.setattr(unchanged, "CLAIM_BATCH", 1)
     await _add(db, [feed_server.url("/feeds/bbc.xml"), feed_server.url("/feeds/cnn.xml")])
     found = await unchanged_pass(db_url, fetcher, NOW, interval=INTERVAL, include_all=True)
     assert found.summary is None and found.changed == 2
