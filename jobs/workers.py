@@ -58,7 +58,7 @@ class Membership:
         self._task: asyncio.Task[None] | None = None
         self.alive = False
         self.joined_at: datetime | None = None
-        """This worker's first heartbeat: from then on, the others count it."""
+        """When this worker's first heartbeat was committed: any heartbeat stamped later has counted it."""
         self.on_beat: list[Callable[[], None]] = []
 
     def count(self, *roles: str) -> int:
@@ -78,7 +78,11 @@ class Membership:
         self._counts = counts
         self._others = [(w.role, w.heartbeat_at) for w in live if w.id != self.id]
         if self.joined_at is None:
-            self.joined_at = now
+            # Once the row is committed, not when this beat began: another worker stamps its heartbeat
+            # before it reads the table, so a stamp later than this commit means a read that counted
+            # this worker. A stamp taken while this transaction was still open proves nothing (its
+            # read may have missed the row), and two senders would each keep the larger share.
+            self.joined_at = datetime.now(UTC)
         self.alive = True
         for callback in self.on_beat:
             callback()

@@ -5,8 +5,17 @@ the others had counted it would push the sum over the limit for up to a heartbea
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from jobs.workers import Membership
+from storage import workers as worker_store
 from storage.db import Database
+from storage.workers import WorkerInfo
 
 
 async def test_a_newcomer_is_seen_by_all_once_each_has_beaten_since_it_joined(db: Database) -> None:
@@ -37,3 +46,46 @@ async def test_a_newcomer_is_seen_by_all_once_each_has_beaten_since_it_joined(db
 
 async def test_a_worker_that_never_beat_is_seen_by_nobody(db: Database) -> None:
     assert not Membership(db, "deliver").seen_by_all()
+
+
+async def test_a_heartbeat_that_read_the_table_before_a_newcomer_committed_does_not_count_as_seen(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race that let two senders each take the whole rate: the old worker's heartbeat is stamped
+    after the newcomer's, but its read ran before the newcomer's row was committed, so it did not count
+    it. PostgreSQL only: there the two transactions overlap (SQLite would serialise them)."""
+    with psycopg.connect(pg_url) as conn:
+        conn.execute("DELETE FROM workers")
+    db = Database(pg_url)
+    old = Membership(db, "deliver", every=60)
+    new = Membership(db, "deliver", every=60)
+    reading, go_on = asyncio.Event(), asyncio.Event()
+    real_read = worker_store.live_workers
+
+    async def newcomer_waits_before_commit(session: AsyncSession, **kw: Any) -> list[WorkerInfo]:
+        rows = await real_read(session, **kw)
+        if not go_on.is_set() and any(w.id == new.id for w in rows):  # only its own read sees its row
+            reading.set()
+            await go_on.wait()
+        return rows
+
+    monkeypatch.setattr(worker_store, "live_workers", newcomer_waits_before_commit)
+    try:
+        await old.beat()
+        joining = asyncio.create_task(new.beat())
+        await reading.wait()
+        await old.beat()  # stamped after the newcomer's heartbeat, read before its commit
+        assert old.count() == 1
+        go_on.set()
+        await joining
+        await new.beat()  # now reads the old worker's heartbeat, stamped after its own first one
+        assert new.count() == 2
+        assert not new.seen_by_all()  # yet the old worker has not counted it
+        await old.beat()
+        assert old.count() == 2
+        await new.beat()
+        assert new.seen_by_all()
+    finally:
+        for m in (old, new):
+            await m.stop()
+        await db.dispose()
