@@ -3,7 +3,7 @@
 * ``all`` (default): everything in one process, as Nashra always ran on SQLite.
 * ``updates``: answers readers. It polls ``getUpdates`` only while it holds the ``poller`` advisory lock
   (Telegram allows one consumer per bot); other ``updates``/``all`` processes stand by and take over
-  within seconds of the holder's death.
+  within seconds of the holder's death. Its replies spend a share of the overall rate, as pages do.
 * ``ingest``: fetches the due feeds it claims (``jobs.ingest``), with no Telegram connection at all.
 * ``deliver``: sends the outbox pages it claims, at its share of the overall rate (the rate divided by
   the live sending processes, read from the ``workers`` heartbeats).
@@ -34,7 +34,61 @@ from jobs.workers import Membership
 
 log = logging.getLogger(__name__)
 
-SENDING_ROLES = ("all", "deliver")
+SENDING_ROLES = ("all", "updates", "deliver")
+"""Roles that send to Telegram: replies count against its limits as digest pages do."""
+JOINING_SHARE = 0.1
+"""Of the overall rate, what an ``all`` or ``updates`` process sends at until every other sender has
+counted it. It must answer readers from its start, while the others still divide the whole rate among
+themselves; the default rate (25 of Telegram's 30 a second) leaves room for this much."""
+
+
+class RateShare:
+    """This process's share of the overall send rate: the rate divided by the live sending processes,
+    re-applied right after each heartbeat (``Membership.on_beat``).
+
+    A newcomer is counted by the others only at their next heartbeat; until then they still send at
+    their old shares, which add up to the whole rate. So a newcomer holds back (``JOINING_SHARE``; a
+    ``deliver`` process sends nothing) until ``join`` saw every other sender beat since it joined, and
+    one global window more for what they sent at their old share.
+    """
+
+    def __init__(self, membership: Membership, overall: float, apply: Callable[[float], None]) -> None:
+        self.membership = membership
+        self.overall = overall
+        self.apply = apply
+        self.joined = False
+
+    def rate(self) -> float:
+        share = self.overall / self.membership.count(*SENDING_ROLES)
+        return share if self.joined else min(share, self.overall * JOINING_SHARE)
+
+    def __call__(self) -> None:
+        self.apply(self.rate())
+
+    async def join(self, stop: asyncio.Event, window: float) -> bool:
+        """Wait until every other live sender has counted this process, beating every second to notice
+        it soon; ``False`` when ``stop`` came first. Bounded by the lease: a sender that has not beaten
+        for that long is dead and stops counting."""
+        membership = self.membership
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + membership.lease
+        alone = membership.count(*SENDING_ROLES) == 1 and membership.seen_by_all(*SENDING_ROLES)
+        while not membership.seen_by_all(*SENDING_ROLES) and loop.time() < deadline:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=min(1.0, membership.every))
+            if stop.is_set():
+                return False
+            with contextlib.suppress(Exception):  # an unreachable database: the heartbeat loop says so
+                await membership.beat()
+        if not alone:
+            # What the others sent at their old share still counts in Telegram's window.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=window)
+            if stop.is_set():
+                return False
+        self.joined = True
+        self()
+        return True
 
 
 def stop_on_signals() -> asyncio.Event:
@@ -154,26 +208,30 @@ async def _run_application(settings: Settings, stop: asyncio.Event, speedup: flo
     if settings.role == "all":
         health.add("delivery", lambda: ticks.delivery_loop_of(application).running)
 
-    def share() -> None:
-        # ``all`` sends replies and its delivery loop's pages from one budget: it takes its share of the
-        # overall rate as ``deliver`` workers do, right after each heartbeat that counts the senders.
-        budget = budget_of(application)
-        budget.set_rate(budget.limits.per_second / membership.count(*SENDING_ROLES))
+    # Replies and (for ``all``) the delivery loop's pages spend one budget: the process takes its share of
+    # the overall rate as ``deliver`` workers do, and only a little of it until the others count it.
+    budget = budget_of(application)
+    share = RateShare(membership, budget.limits.per_second, budget.set_rate)
+    joining: asyncio.Task[bool] | None = None
 
     server: WebServer | None = None
     try:
+        share()
+        membership.on_beat.append(share)
+        joining = asyncio.create_task(share.join(stop, budget.limits.global_window), name="join senders")
         if not webhook:
             poller.start()
         ticks_lock.start()
-        if settings.role == "all":
-            share()
-            membership.on_beat.append(share)
         server = await _serve_web(settings, svc, health, routes=routes)
         if receiver is not None and webhook:
             # Once the route is served: Telegram may post at once. Every replica may call it.
             await receiver.register(webhook, allowed_updates=ALLOWED_UPDATES)
         await stop.wait()
     finally:
+        if joining is not None:
+            joining.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await joining
         if server is not None:
             await server.stop()
         if not webhook:
@@ -260,29 +318,15 @@ def _deliver_loop(
 
     bot = make_bot(settings.require_token(), settings.bot_api_base_url)
     deliverer = build_deliverer(settings, svc.db, bot, speedup=speedup, owner=membership.id)
-    overall = deliverer.limits.per_second
-
-    def share() -> None:
-        deliverer.set_rate(overall / membership.count(*SENDING_ROLES))
+    share = RateShare(membership, deliverer.limits.per_second, deliverer.set_rate)
 
     async def run() -> None:
-        # No send before every other sending process has seen this one (each lowers its share right
-        # after the heartbeat that counts it), or together we would exceed the overall rate for up to a
-        # heartbeat period; a process that died stops counting after the lease, so the wait is bounded.
-        # Then one window more: what the others sent at their old share still counts in Telegram's.
+        # No page before every other sending process has counted this one: nobody waits for pages.
         share()
         membership.on_beat.append(share)
-        deadline = asyncio.get_running_loop().time() + membership.lease
-        while not membership.seen_by_all(*SENDING_ROLES) and asyncio.get_running_loop().time() < deadline:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=min(1.0, membership.every))
-            if stop.is_set():
-                return
-            with contextlib.suppress(Exception):  # an unreachable database: the heartbeat loop says so
-                await membership.beat()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=deliverer.limits.global_window)
         try:
+            if not await share.join(stop, deliverer.limits.global_window):
+                return
             async with bot:
                 # Pages queued by another process (the digest tick, /digest) wake nobody here: look
                 # every second (one indexed query) rather than every ten.

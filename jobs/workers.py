@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from storage import workers as worker_store
 from storage.db import Database
+from storage.workers import WorkerInfo
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,23 @@ def worker_id(role: str) -> str:
     """``role:host:pid:random``: unique per process start, readable in the database (64 chars at most)."""
     host = socket.gethostname()[:32]
     return f"{role}:{host}:{os.getpid()}:{uuid.uuid4().hex[:6]}"[:64]
+
+
+def _gone(worker: WorkerInfo) -> bool:
+    """A worker of this host whose process has exited: dead now, not only once its lease lapses.
+
+    Only a process of the same host can be asked; a pid taken again by another process keeps counting
+    until the lease, as any worker elsewhere does.
+    """
+    if worker.host != socket.gethostname()[:255] or worker.pid == os.getpid():
+        return False
+    try:
+        os.kill(worker.pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive under another user (EPERM), or the call is refused: count it
+        return False
+    return False
 
 
 class Membership:
@@ -72,6 +90,7 @@ class Membership:
                 s, self.id, role=self.role, host=socket.gethostname()[:255], pid=os.getpid(), now=now
             )
             live = await worker_store.live_workers(s, since=now - timedelta(seconds=self.lease))
+        live = [w for w in live if not _gone(w)]
         counts: dict[str, int] = {}
         for w in live:
             counts[w.role] = counts.get(w.role, 0) + 1
@@ -96,8 +115,14 @@ class Membership:
         return all(at > self.joined_at for role, at in self._others if role in wanted)
 
     async def start(self) -> None:
+        now = datetime.now(UTC)
         async with self.db.session() as s, s.begin():
-            await worker_store.prune(s, before=datetime.now(UTC) - timedelta(hours=1))
+            await worker_store.prune(s, before=now - timedelta(hours=1))
+            # A predecessor on this host killed a moment ago (a crash, then a restart) would count for a
+            # whole lease, halving this process's share, and hold back its start (``seen_by_all``).
+            for w in await worker_store.live_workers(s, since=now - timedelta(seconds=self.lease)):
+                if _gone(w):
+                    await worker_store.remove(s, w.id)
         await self.beat()
         self._task = asyncio.create_task(self._loop(), name=f"heartbeat {self.id}")
 

@@ -275,6 +275,51 @@ async def test_three_delivery_processes_share_the_outbox_within_limits_and_survi
     assert await _rows(pg, select(Delivery.id).where(Delivery.status == "sending")) == []
 
 
+async def test_an_updates_process_joining_a_broadcast_shares_the_rate_and_answers_every_reader(
+    pg: str, spawn: Callable[..., object], emulator_process: tuple[str, str]
+) -> None:
+    """Replies count against Telegram's limits as digest pages do: an ``updates`` process answering a
+    burst of readers while a ``deliver`` process broadcasts takes a share of the overall rate, and takes
+    only a little of it before the delivery process has counted it."""
+    emu_url, token = emulator_process
+    async with AsyncRemoteEmulator(emu_url) as remote:
+        await remote.enable_rate_limits(speedup=SPEEDUP, integer_retry_after=False)
+        subscribers = [u["id"] for u in await remote.create_users(count=500)]
+        await _seed_outbox(pg, subscribers)
+        env = {
+            "TELEGRAM_BOT_TOKEN": token,
+            "TELEGRAM_API_URL": emu_url,
+            "SEND_SPEEDUP": str(SPEEDUP),  # both roles' budgets on the emulator's clock
+            "POLL_TIMEOUT_SECONDS": "1",
+        }
+        deliver = await spawn("deliver", pg, **env)  # type: ignore[operator]
+        await deliver.healthy()
+
+        async def broadcasting() -> bool:
+            return int((await remote.state())["counters"].get("messages_sent", 0)) >= 100
+
+        await _wait(broadcasting, 30, "the broadcast to start")
+        updates = await spawn("updates", pg, **env)  # type: ignore[operator]
+        await updates.healthy()
+        await remote.wait_until_polling(timeout=20)
+        readers = [u["id"] for u in await remote.create_users(count=300)]
+        await remote.send_commands(users=readers, command="start")
+        sent_count = select(func.count()).select_from(Delivery).where(Delivery.status == "sent")
+        await _wait(lambda: _count_is(pg, sent_count, len(subscribers) * PAGES), 90, "every page sent")
+
+        async def all_answered() -> bool:
+            calls = await remote.calls()
+            sent = [c for c in calls if c["method"] == "sendMessage" and c["ok"]]
+            answered = {int(c["params"]["chat_id"]) for c in sent}
+            return answered >= set(readers)
+
+        await _wait(all_answered, 60, "every reader answered")
+        for p in (deliver, updates):
+            assert await p.stop() == 0, p.log.read_text()[-3000:]
+        hits = (await remote.state())["rate_limit_hits"]
+    assert hits == 0  # the two processes' sends together stayed within the overall limit
+
+
 async def _count_is(db_url: str, query: object, expected: int) -> bool:
     return await _count(db_url, query) == expected
 

@@ -6,6 +6,9 @@ the others had counted it would push the sum over the limit for up to a heartbea
 from __future__ import annotations
 
 import asyncio
+import socket
+import sys
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -89,3 +92,28 @@ async def test_a_heartbeat_that_read_the_table_before_a_newcomer_committed_does_
         for m in (old, new):
             await m.stop()
         await db.dispose()
+
+
+async def test_a_worker_of_this_host_whose_process_exited_counts_for_nobody(db: Database) -> None:
+    """A crash then a restart: the dead predecessor's row is not live for the lease's remaining seconds."""
+    exited = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+    await exited.wait()
+    alive = await asyncio.create_subprocess_exec(sys.executable, "-c", "import time; time.sleep(60)")
+    try:
+        async with db.session() as s, s.begin():
+            for ident, pid in (("deliver:dead", exited.pid), ("deliver:alive", alive.pid)):
+                await worker_store.heartbeat(
+                    s, ident, role="deliver", host=socket.gethostname(), pid=pid, now=datetime.now(UTC)
+                )
+        newcomer = Membership(db, "deliver", every=60)
+        await newcomer.start()
+        assert newcomer.count() == 2  # itself and the live process; the dead one is gone
+        async with db.session() as s:
+            ids = {
+                w.id for w in await worker_store.live_workers(s, since=datetime.now(UTC) - timedelta(hours=1))
+            }
+        assert "deliver:dead" not in ids and "deliver:alive" in ids
+        await newcomer.stop()
+    finally:
+        alive.kill()
+        await alive.wait()
