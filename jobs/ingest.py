@@ -218,13 +218,17 @@ class Ingestor:
             return await self._failed(feed, now, result.error or "fetch failed", result)
         # Parsing, cleaning and enrichment are pure CPU work: they run on FeedWork's workers, so that the
         # bot's handlers, which share this event loop, keep answering during a large ingestion pass.
-        from news.parse import FeedParseError
-
         try:
             parsed = await work.parse(
                 result.body, dict(result.headers), result.final_url, _fallback_source(feed)
             )
-        except FeedParseError as exc:
+        except Exception as exc:
+            # feedparser's module is imported only for a failure: with worker processes this process
+            # never parses a feed, and the import sat on a first pass's path to its first parse job.
+            from news.parse import FeedParseError
+
+            if not isinstance(exc, FeedParseError):
+                raise
             return await self._failed(feed, now, f"not a valid feed: {exc}", result)
         # Enrichment costs CPU, so only what is new pays for it; it runs before this feed's turn to store,
         # while earlier feeds are being stored.

@@ -45,7 +45,6 @@ from typing import TYPE_CHECKING, Final, TypeAlias
 import xxhash
 
 from news.arabic import normalize, stem, stems
-from news.clean import strip_dateline
 
 if TYPE_CHECKING:
     import numpy as np
@@ -213,6 +212,10 @@ def signature(title: str, text: str) -> StorySignature:
     Only the title and the first words of the lead are read: that is where every outlet states the
     event, and it keeps the cost flat for long bodies.
     """
+    # Imported here: the process that only matches stories (``nashra fetch`` with worker processes)
+    # never computes a signature, and the cleaning patterns cost ~10 ms to compile.
+    from news.clean import strip_dateline
+
     body = strip_dateline(text[: _LEAD_CHARS + 200])[:_LEAD_CHARS]
     title_keys = list(map(_key_memo.__getitem__, stems(title)))
     lead_keys = list(map(_key_memo.__getitem__, stems(body)[: max(LEAD_TOKENS, BIGRAM_TOKENS)]))

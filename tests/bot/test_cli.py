@@ -379,15 +379,18 @@ def test_an_unchanged_re_run_loads_no_arabic_pipeline(
 def test_a_full_fetch_pass_reads_its_settings_without_pydantic_and_never_loads_the_model_here(
     cli_env: Path, db_url: str, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A first pass of several feeds in a fresh process: its worker processes classify and sign, so this
-    one imports neither the topic model's code nor numpy (it only compares signatures) nor pydantic
-    (the fetch and alert settings are read without it) nor Telegram; and they are forked before it
-    imports httpx."""
+    """A first pass of several feeds in a fresh process: its worker processes parse, clean, classify and
+    sign, so this one imports neither feedparser nor the cleaning patterns nor the topic model's code
+    nor numpy (it only compares signatures) nor pydantic (the fetch and alert settings are read without
+    it) nor Telegram; and they are forked before it imports httpx."""
     names = ["alarabiya.xml", "bbc.xml", "cnn.xml", "france24.xml", "skynews.xml"]
     for name in names:
         assert run(cli_env, "feeds", "add", feed_server.url(f"/feeds/{name}")) == 0
     capsys.readouterr()
-    heavy = ("news.classifier", "numpy", "pydantic", "pydantic_settings", "telegram")
+    heavy = (
+        "feedparser", "news.parse", "news.clean", "news.classifier", "numpy", "pydantic",
+        "pydantic_settings", "telegram",
+    )  # fmt: skip
     prelude = (
         "import jobs.feedwork\njobs.feedwork.spare_cores = lambda: 1\n"  # fork even on one core
         # The workers are forked before this process imports its HTTP client: they do not carry it.
