@@ -15,6 +15,7 @@ import socket
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from storage import workers as worker_store
 from storage.db import Database
@@ -29,14 +30,36 @@ def worker_id(role: str) -> str:
     return f"{role}:{host}:{os.getpid()}:{uuid.uuid4().hex[:6]}"[:64]
 
 
-def _gone(worker: WorkerInfo) -> bool:
-    """A worker of this host whose process has exited: dead now, not only once its lease lapses.
+def pid_scope() -> str | None:
+    """The kernel boot and PID namespace this process runs in: where its pid means this process.
 
-    Only a process of the same host can be asked; a pid taken again by another process keeps counting
-    until the lease, as any worker elsewhere does.
+    Two processes with the same scope see each other's pids; a host name does not say as much
+    (containers sharing a host's network share its name, not its pids). ``None`` off Linux.
     """
-    if worker.host != socket.gethostname()[:255] or worker.pid == os.getpid():
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None
+    return f"{boot}/{namespace}"[:128]
+
+
+_SCOPE = pid_scope()
+_HERE: set[str] = set()
+"""The ids of this process's memberships (tests run several in one process)."""
+
+
+def _gone(worker: WorkerInfo) -> bool:
+    """A worker of this process's scope whose process has exited: dead now, not once its lease lapses.
+
+    Its pid is asked about only where it means the same process (``pid_scope``); a row with this very
+    pid that no membership here owns was an earlier process's. A pid taken again by another process
+    keeps the row counting until the lease, as a worker elsewhere does.
+    """
+    if _SCOPE is None or worker.pid_scope != _SCOPE:
         return False
+    if worker.pid == os.getpid():
+        return worker.id not in _HERE
     try:
         os.kill(worker.pid, 0)
     except ProcessLookupError:
@@ -69,6 +92,7 @@ class Membership:
         self.db = db
         self.role = role
         self.id = ident or worker_id(role)
+        _HERE.add(self.id)
         self.every = every
         self.lease = lease if lease is not None else 3 * every
         self._counts: dict[str, int] = {role: 1}
@@ -87,8 +111,9 @@ class Membership:
         now = datetime.now(UTC)
         async with self.db.session() as s, s.begin():
             await worker_store.heartbeat(
-                s, self.id, role=self.role, host=socket.gethostname()[:255], pid=os.getpid(), now=now
-            )
+                s, self.id, role=self.role, host=socket.gethostname()[:255], pid=os.getpid(), now=now,
+                pid_scope=_SCOPE,
+            )  # fmt: skip
             live = await worker_store.live_workers(s, since=now - timedelta(seconds=self.lease))
         live = [w for w in live if not _gone(w)]
         counts: dict[str, int] = {}
@@ -118,8 +143,8 @@ class Membership:
         now = datetime.now(UTC)
         async with self.db.session() as s, s.begin():
             await worker_store.prune(s, before=now - timedelta(hours=1))
-            # A predecessor on this host killed a moment ago (a crash, then a restart) would count for a
-            # whole lease, halving this process's share, and hold back its start (``seen_by_all``).
+            # A predecessor killed a moment ago (a crash, then a restart) would count for a whole lease,
+            # halving this process's share, and hold back its start (``seen_by_all``).
             for w in await worker_store.live_workers(s, since=now - timedelta(seconds=self.lease)):
                 if _gone(w):
                     await worker_store.remove(s, w.id)
@@ -144,3 +169,4 @@ class Membership:
         with contextlib.suppress(Exception):
             async with self.db.session() as s, s.begin():
                 await worker_store.remove(s, self.id)
+        _HERE.discard(self.id)

@@ -284,6 +284,8 @@ class Worker(Base):
     role: Mapped[str] = mapped_column(String(16))
     host: Mapped[str] = mapped_column(String(255), default="")
     pid: Mapped[int] = mapped_column(Integer, default=0)
+    pid_scope: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    """The kernel boot and PID namespace ``pid`` belongs to (``jobs.workers.pid_scope``)."""
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 

@@ -24,15 +24,28 @@ class WorkerInfo:
     pid: int
     started_at: datetime
     heartbeat_at: datetime
+    pid_scope: str | None = None
 
 
 async def heartbeat(
-    session: AsyncSession, worker_id: str, *, role: str, host: str, pid: int, now: datetime
+    session: AsyncSession,
+    worker_id: str,
+    *,
+    role: str,
+    host: str,
+    pid: int,
+    now: datetime,
+    pid_scope: str | None = None,
 ) -> None:
     """Insert this worker's row on first call, refresh its heartbeat after."""
     result = await session.execute(update(Worker).where(Worker.id == worker_id).values(heartbeat_at=now))
     if not result.rowcount:  # type: ignore[attr-defined]
-        session.add(Worker(id=worker_id, role=role, host=host, pid=pid, started_at=now, heartbeat_at=now))
+        session.add(
+            Worker(
+                id=worker_id, role=role, host=host, pid=pid, pid_scope=pid_scope, started_at=now,
+                heartbeat_at=now,
+            )
+        )  # fmt: skip
         await session.flush()
 
 
@@ -44,7 +57,7 @@ async def live_workers(
     if role is not None:
         query = query.where(Worker.role == role)
     return [
-        WorkerInfo(w.id, w.role, w.host, w.pid, w.started_at, w.heartbeat_at)
+        WorkerInfo(w.id, w.role, w.host, w.pid, w.started_at, w.heartbeat_at, w.pid_scope)
         for w in (await session.scalars(query)).all()
     ]
 

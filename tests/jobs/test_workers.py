@@ -6,6 +6,7 @@ the others had counted it would push the sum over the limit for up to a heartbea
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import sys
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,7 @@ import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jobs.workers import Membership
+from jobs.workers import Membership, pid_scope
 from storage import workers as worker_store
 from storage.db import Database
 from storage.workers import WorkerInfo
@@ -94,25 +95,39 @@ async def test_a_heartbeat_that_read_the_table_before_a_newcomer_committed_does_
         await db.dispose()
 
 
-async def test_a_worker_of_this_host_whose_process_exited_counts_for_nobody(db: Database) -> None:
-    """A crash then a restart: the dead predecessor's row is not live for the lease's remaining seconds."""
+async def test_a_worker_whose_process_exited_counts_for_nobody_where_its_pid_can_be_asked(
+    db: Database,
+) -> None:
+    """A crash then a restart: the dead predecessor's row is not live for the lease's remaining seconds.
+
+    Only rows of this process's scope (kernel boot and PID namespace) are judged by their pid: another
+    container on the same host network has the same host name but pids of its own.
+    """
     exited = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
     await exited.wait()
     alive = await asyncio.create_subprocess_exec(sys.executable, "-c", "import time; time.sleep(60)")
+    scope = pid_scope()
+    assert scope is not None  # Linux, as CI
+    rows = [
+        ("deliver:dead", exited.pid, scope),
+        ("deliver:alive", alive.pid, scope),
+        ("deliver:earlier-me", os.getpid(), scope),  # a previous process that had this pid
+        ("deliver:other-namespace", exited.pid, "another-boot/pid:[1]"),
+    ]
     try:
         async with db.session() as s, s.begin():
-            for ident, pid in (("deliver:dead", exited.pid), ("deliver:alive", alive.pid)):
+            for ident, pid, rows_scope in rows:
                 await worker_store.heartbeat(
-                    s, ident, role="deliver", host=socket.gethostname(), pid=pid, now=datetime.now(UTC)
-                )
+                    s, ident, role="deliver", host=socket.gethostname(), pid=pid, now=datetime.now(UTC),
+                    pid_scope=rows_scope,
+                )  # fmt: skip
         newcomer = Membership(db, "deliver", every=60)
         await newcomer.start()
-        assert newcomer.count() == 2  # itself and the live process; the dead one is gone
+        assert newcomer.count() == 3  # itself, the live process and the other namespace's worker
+        since = datetime.now(UTC) - timedelta(hours=1)
         async with db.session() as s:
-            ids = {
-                w.id for w in await worker_store.live_workers(s, since=datetime.now(UTC) - timedelta(hours=1))
-            }
-        assert "deliver:dead" not in ids and "deliver:alive" in ids
+            ids = {w.id for w in await worker_store.live_workers(s, since=since)}
+        assert ids == {newcomer.id, "deliver:alive", "deliver:other-namespace"}
         await newcomer.stop()
     finally:
         alive.kill()
