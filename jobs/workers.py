@@ -74,10 +74,10 @@ class Membership:
 
     ``every`` is the heartbeat period; a worker is live while its last heartbeat is within ``lease``
     (three periods by default, so one slow beat does not drop it). A process that dies stops counting
-    after ``lease``; one that stops cleanly removes its row at once. ``on_beat`` callbacks run right
-    after each heartbeat, on the counts it read: a sending process lowers its share of the overall rate
-    the moment it sees a newcomer, not up to a period later (``seen_by_all`` is what the newcomer waits
-    for before it sends).
+    after ``lease``, or at once where its pid can be asked (``_gone``); one that stops cleanly removes
+    its row at once. ``on_beat`` callbacks run right after each heartbeat, on the counts it read: a
+    sending process lowers its share of the overall rate the moment it sees a newcomer, not up to a
+    period later (``seen_by_all`` is what the newcomer waits for before it sends).
     """
 
     def __init__(
