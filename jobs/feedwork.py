@@ -157,6 +157,10 @@ class WorkerProcesses:
         """Let the loader load the pipeline and fork the workers (jobs may be submitted before)."""
         self.pool.start()
 
+    @property
+    def started(self) -> bool:
+        return self.pool.started
+
     def pids(self) -> list[int]:
         """The processes' ids: the loader's, then the workers' that have started."""
         return self.pool.pids()
@@ -219,6 +223,10 @@ class _ForkedPool(Executor):
         go.close()
         self._reader = threading.Thread(target=self._read, name="feedwork-answers", daemon=True)
         self._reader.start()
+
+    @property
+    def started(self) -> bool:
+        return self._started
 
     def start(self) -> None:
         with self._lock:

@@ -16,6 +16,7 @@ unclaimed), update Prometheus counters (a CLI process serves none), or handle an
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -37,12 +38,26 @@ class Unchanged:
 
 
 async def unchanged_pass(
-    database_url: str, fetcher: Fetcher, now: datetime, *, interval: timedelta, include_all: bool = False
+    database_url: str,
+    fetcher: Fetcher,
+    now: datetime,
+    *,
+    interval: timedelta,
+    include_all: bool = False,
+    certain: Callable[[int], None] | None = None,
 ) -> Unchanged:
-    """Every due feed's conditional GET; recorded and summed up if all of them answered 304."""
+    """Every due feed's conditional GET; recorded and summed up if all of them answered 304.
+
+    ``certain`` is told, before any GET is sent, how many due feeds have no validators: those cannot
+    answer 304, so the full pass will parse them whatever the others answer, and the caller can start
+    loading the Arabic pipeline while the GETs are out (over a real network they take longer than the
+    load).
+    """
     feeds = due_feeds_readonly(database_url, now, include_all=include_all)
     if feeds is None:
         return Unchanged(None, None)
+    if certain is not None:
+        certain(sum(f.etag is None and f.last_modified is None for f in feeds))
     if any(f.etag is None and f.last_modified is None for f in feeds) and len(feeds) > CLAIM_BATCH:
         # A feed without validators makes a full pass whatever the others answer. Up to a claim batch,
         # its GETs are still sent here: the bodies are in hand when the full pass has claimed the feeds,

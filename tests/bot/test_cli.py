@@ -54,9 +54,9 @@ def test_fetch_starts_its_worker_processes_before_the_pass_and_closes_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Every pass forks its loader process first, held; a first pass of several feeds starts it as soon as
-    it knows it will parse them (the loader builds the enricher), stores what a pass in one process
-    stores, and no child outlives the command. An all-304 re-run ends the loader unused.
-    ``INGEST_WORKER_PROCESS=off`` forks nothing."""
+    it knows it will parse them — new feeds have no validators, so before any GET is sent — (the loader
+    builds the enricher), stores what a pass in one process stores, and no child outlives the command.
+    An all-304 re-run ends the loader unused. ``INGEST_WORKER_PROCESS=off`` forks nothing."""
     import jobs.feedwork
 
     started: list[jobs.feedwork.WorkerProcesses] = []
@@ -67,8 +67,11 @@ def test_fetch_starts_its_worker_processes_before_the_pass_and_closes_them(
         started.append(real(*args, **kwargs))  # type: ignore[arg-type]
         return started[-1]
 
+    gets_at_start: list[int] = []
+
     def start(self: jobs.feedwork.WorkerProcesses) -> None:
         loading.append(self)
+        gets_at_start.append(len(feed_server.requests))
         self.pool.start()
 
     monkeypatch.setattr(jobs.feedwork, "WorkerProcesses", spy)
@@ -79,10 +82,11 @@ def test_fetch_starts_its_worker_processes_before_the_pass_and_closes_them(
         assert run(cli_env, "feeds", "add", feed_server.url(f"/feeds/{name}")) == 0
     capsys.readouterr()
 
+    gets_before = len(feed_server.requests)
     assert run(cli_env, "fetch", "--all", "--json") == 0
     forked = json.loads(capsys.readouterr().out)
     assert len(started) == 1 and started[0].pids() == []  # started, then closed with the command
-    assert loading == started
+    assert loading == started and gets_at_start == [gets_before]  # once, before the GETs went out
     assert forked["feeds_ok"] == len(names) and forked["feeds_failed"] == 0 and forked["new"] > 100
 
     assert run(cli_env, "fetch", "--all", "--json") == 0

@@ -144,3 +144,22 @@ async def test_a_failing_feed_hands_over_and_is_recorded_once(
     assert len(feed_server.requests_for("/flaky.xml")) == 2
     (feed,) = await _feeds(db)
     assert feed.error_count == 1 and feed.last_ok_at == NOW
+
+
+async def test_feeds_that_cannot_answer_304_are_told_before_any_get_is_sent(
+    db: Database, db_url: str, fetcher: Fetcher, feed_server: FeedServer
+) -> None:
+    """``certain`` hears how many due feeds have no validators (the full pass will parse those) while no
+    GET is out yet: the caller starts loading what the full pass needs during the GETs."""
+    await _add(db, [feed_server.url("/feeds/bbc.xml")])
+    await Ingestor(db, fetcher, interval=INTERVAL).run(NOW, include_all=True)  # it now has validators
+    await _add(db, [feed_server.url(f"/feeds/{n}") for n in ("cnn.xml", "atom.xml")])  # new: none
+    heard: list[tuple[int, int]] = []
+
+    def certain(feeds: int) -> None:
+        heard.append((feeds, len(feed_server.requests)))
+
+    before = len(feed_server.requests)
+    found = await unchanged_pass(db_url, fetcher, NOW, interval=INTERVAL, include_all=True, certain=certain)
+    assert heard == [(2, before)]
+    assert found.summary is None and found.changed == 2  # the two new feeds; the old one answered 304
