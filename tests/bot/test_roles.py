@@ -316,7 +316,13 @@ async def test_an_updates_process_joining_a_broadcast_shares_the_rate_and_answer
         await _wait(all_answered, 60, "every reader answered")
         for p in (deliver, updates):
             assert await p.stop() == 0, p.log.read_text()[-3000:]
+        calls = [c for c in await remote.calls() if c["method"] == "sendMessage" and c["ok"]]
         hits = (await remote.state())["rate_limit_hits"]
+    reader_ids = set(readers)
+    to_readers = [int(c["params"]["chat_id"]) in reader_ids for c in calls]
+    first_answer = to_readers.index(True)
+    last_page = max(i for i, to_reader in enumerate(to_readers) if not to_reader)
+    assert first_answer < last_page  # the readers were answered while the broadcast was going out
     assert hits == 0  # the two processes' sends together stayed within the overall limit
 
 
