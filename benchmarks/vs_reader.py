@@ -28,7 +28,9 @@ reader is installed into a scratch virtual environment (``$TMPDIR/nashra-bench-r
 time; it is not a project dependency.
 
 Usage: .venv/bin/python -m benchmarks.vs_reader [--runs 3] [--data ../shared/data] [--checkout DIR]
-       [--stages [CHECKOUT]]
+       [--stages [CHECKOUT]] [--latency SECONDS]
+``--latency SECONDS`` delays every answer of the feed server, as a distant server would: the issue's
+figures are for loopback, where a pass is all CPU; this shows the same passes when the network counts.
 ``--checkout DIR`` runs the ``nashra`` of another source tree (``git archive REV | tar -x -C DIR``)
 through this virtual environment, to put an older revision beside reader the same way.
 """
@@ -433,6 +435,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--checkout", type=Path, help="measure the nashra code of this directory (e.g. an older revision)"
     )
+    ap.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="answer every request after this long, as a distant server would (both tools; the feeds all"
+        " stay on one host, where Nashra keeps two requests in flight and reader one); prints only the"
+        " passes' table",
+    )
     args = ap.parse_args(argv)
     global CHECKOUT
     CHECKOUT = args.checkout.resolve() if args.checkout else None
@@ -451,7 +462,7 @@ def main(argv: list[str] | None = None) -> None:
     with FeedServer() as server, tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         urls = [
-            server.route(path, body=body, content_type=ctype, etag=f'"{n}"')
+            server.route(path, body=body, content_type=ctype, etag=f'"{n}"', delay_s=args.latency)
             for n, (path, body, ctype) in enumerate(feeds)
         ]
         print(f"{'':<13}{'first pass: wall, CPU, peak':>34}{'unchanged re-run':>34}")
@@ -487,6 +498,9 @@ def main(argv: list[str] | None = None) -> None:
         ):
             n, r = med(f"nashra {key}", attr), med(f"reader {key}", attr)
             print(f"{label:<16}{n:>7.2f} {unit:<3}{r:>6.2f} {unit:<3}{n / r:>6.2f}×  {target}")
+        if args.latency:
+            print(f"(every answer {args.latency:.2f} s late: the floor and the stages are for loopback)")
+            return
 
         stages = stage_profile(feeds, CHECKOUT or ROOT, tmp, args.runs)
         start_up = min(measured([sys.executable, "-c", "pass"]).wall_s for _ in range(args.runs))

@@ -36,10 +36,10 @@ log = logging.getLogger(__name__)
 
 SENDING_ROLES = ("all", "updates", "deliver")
 """Roles that send to Telegram: replies count against its limits as digest pages do."""
-JOINING_SHARE = 0.1
-"""Of the overall rate, what an ``all`` or ``updates`` process sends at until every other sender has
-counted it. It must answer readers from its start, while the others still divide the whole rate among
-themselves; the default rate (25 of Telegram's 30 a second) leaves room for this much."""
+HEARTBEAT_SECONDS = 1.0
+"""How often a process heartbeats: a newcomer waits up to about this long to be counted by the others."""
+LEASE_SECONDS = 15.0
+"""A process that has not heartbeaten for this long is dead: a slow beat or two does not drop it."""
 
 
 class RateShare:
@@ -47,20 +47,27 @@ class RateShare:
     re-applied right after each heartbeat (``Membership.on_beat``).
 
     A newcomer is counted by the others only at their next heartbeat; until then they still send at
-    their old shares, which add up to the whole rate. So a newcomer holds back (``JOINING_SHARE``; a
-    ``deliver`` process sends nothing) until ``join`` saw every other sender beat since it joined, and
-    one global window more for what they sent at their old share.
+    their old shares, which add up to the whole rate, and the room below Telegram's own limit is for
+    network jitter, not for a newcomer. So a newcomer sends nothing (``hold``: replies queue, first in
+    line) until ``join`` saw every other sender beat since it joined, and one global window more for
+    what they sent at their old share. A process with no other sender is counted at once.
     """
 
-    def __init__(self, membership: Membership, overall: float, apply: Callable[[float], None]) -> None:
+    def __init__(
+        self,
+        membership: Membership,
+        overall: float,
+        apply: Callable[[float], None],
+        hold: Callable[[bool], None] | None = None,
+    ) -> None:
         self.membership = membership
         self.overall = overall
         self.apply = apply
+        self.hold = hold
         self.joined = False
 
     def rate(self) -> float:
-        share = self.overall / self.membership.count(*SENDING_ROLES)
-        return share if self.joined else min(share, self.overall * JOINING_SHARE)
+        return self.overall / self.membership.count(*SENDING_ROLES)
 
     def __call__(self) -> None:
         self.apply(self.rate())
@@ -73,6 +80,8 @@ class RateShare:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + membership.lease
         alone = membership.count(*SENDING_ROLES) == 1 and membership.seen_by_all(*SENDING_ROLES)
+        if not alone and self.hold is not None:
+            self.hold(True)
         while not membership.seen_by_all(*SENDING_ROLES) and loop.time() < deadline:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=min(1.0, membership.every))
@@ -88,6 +97,8 @@ class RateShare:
                 return False
         self.joined = True
         self()
+        if not alone and self.hold is not None:
+            self.hold(False)
         return True
 
 
@@ -154,7 +165,7 @@ async def _run_application(settings: Settings, stop: asyncio.Event, speedup: flo
     if application.post_init is not None:
         await application.post_init(application)
     svc = services_of(application)
-    membership = Membership(svc.db, settings.role)
+    membership = Membership(svc.db, settings.role, every=HEARTBEAT_SECONDS, lease=LEASE_SECONDS)
     application.bot_data[ticks.WORKER_ID_KEY] = membership.id
     await membership.start()
     await application.start()
@@ -209,9 +220,9 @@ async def _run_application(settings: Settings, stop: asyncio.Event, speedup: flo
         health.add("delivery", lambda: ticks.delivery_loop_of(application).running)
 
     # Replies and (for ``all``) the delivery loop's pages spend one budget: the process takes its share of
-    # the overall rate as ``deliver`` workers do, and only a little of it until the others count it.
+    # the overall rate as ``deliver`` workers do, and sends nothing until the others have counted it.
     budget = budget_of(application)
-    share = RateShare(membership, budget.limits.per_second, budget.set_rate)
+    share = RateShare(membership, budget.limits.per_second, budget.set_rate, budget.hold)
     joining: asyncio.Task[bool] | None = None
 
     server: WebServer | None = None
@@ -250,7 +261,7 @@ async def _run_worker(settings: Settings, stop: asyncio.Event, speedup: float) -
     from bot import ticks
 
     async with services(settings, long_running=True) as svc:
-        membership = Membership(svc.db, settings.role)
+        membership = Membership(svc.db, settings.role, every=HEARTBEAT_SECONDS, lease=LEASE_SECONDS)
         ticks_lock = Leadership(svc.db, "ticks")
         health = Health(settings.role)
         health.add("ticks", lambda: ticks_lock.alive)

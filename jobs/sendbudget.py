@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -121,6 +122,7 @@ class SendBudget:
         self._grants: deque[float] = deque()
         self._last = -1e18
         self._paused_until = 0.0
+        self._held = False
         self._queues: tuple[deque[asyncio.Future[None]], ...] = (deque(), deque())
         self._dispatcher: asyncio.Task[None] | None = None
         self._kick = asyncio.Event()
@@ -161,6 +163,12 @@ class SendBudget:
         self._capacity = max(1, int(per_second * self._span + 1e-9))
         self._min_gap = 0.5 / per_second
 
+    def hold(self, held: bool) -> None:
+        """Grant no slot while ``held``; callers queue meanwhile, replies first as always. A process that
+        the others sharing the rate have not counted yet holds (``bot.roles.RateShare``)."""
+        self._held = held
+        self._kick.set()
+
     def pause_until(self, when: float) -> None:
         """Hold every send back until ``when`` (a flood wait on the whole bot)."""
         if when > self._paused_until:
@@ -174,6 +182,8 @@ class SendBudget:
         loop woke late on a busy machine) does not push every later slot back, so a backlog goes out at
         the full ``per_second``, while no ``span`` ever holds more than ``capacity`` grants.
         """
+        if self._held:
+            return math.inf
         at = max(self._paused_until, self._last + self._min_gap)
         if len(self._grants) >= self._capacity:
             at = max(at, self._grants[-self._capacity] + self._span)
@@ -206,7 +216,7 @@ class SendBudget:
                 # Sleep, but re-decide who goes next if a pause or a more urgent caller arrives.
                 self._kick.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._kick.wait(), delay)
+                    await asyncio.wait_for(self._kick.wait(), min(delay, 3600.0))  # held: until kicked
                 continue
             priority, waiter = head
             self._queues[priority].popleft()

@@ -121,3 +121,20 @@ async def test_a_retry_after_is_waited_out_and_the_call_made_again() -> None:
     with pytest.raises(ValueError):  # not a flood wait: raised at once, not retried
         await send_within_budget(budget, broken, ("bad",), {}, chat_id=8, retry_after=wait_of)
     assert not budget.busy(8)
+
+
+async def test_a_held_budget_grants_nothing_then_serves_its_queue_readers_first() -> None:
+    budget = SendBudget(SendLimits(per_second=100))
+    budget.hold(True)
+    order: list[str] = []
+
+    async def take(name: str, priority: int) -> None:
+        await budget.slot(priority)
+        order.append(name)
+
+    tasks = [asyncio.create_task(take("page", BULK)), asyncio.create_task(take("reply", INTERACTIVE))]
+    await asyncio.sleep(0.2)
+    assert order == [] and budget.waiting() == 2  # held: nothing goes, both wait
+    budget.hold(False)
+    await asyncio.wait_for(asyncio.gather(*tasks), 2)
+    assert order == ["reply", "page"]
