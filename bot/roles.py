@@ -79,6 +79,11 @@ class RateShare:
         membership = self.membership
         loop = asyncio.get_running_loop()
         deadline = loop.time() + membership.lease
+        # The first heartbeat may have read the table while a sender starting at the same moment had not
+        # committed its row yet, and each would think itself alone. A read after this one's row was
+        # committed settles it: of two such starters, the later one's second read sees the first.
+        with contextlib.suppress(Exception):  # an unreachable database: the heartbeat loop says so
+            await membership.beat()
         alone = membership.count(*SENDING_ROLES) == 1 and membership.seen_by_all(*SENDING_ROLES)
         if not alone and self.hold is not None:
             self.hold(True)

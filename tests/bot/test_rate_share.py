@@ -6,10 +6,17 @@ Real ``Membership`` heartbeats in a real database; ``apply`` and ``hold`` record
 from __future__ import annotations
 
 import asyncio
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.roles import RateShare
 from jobs.workers import Membership
+from storage import workers as worker_store
 from storage.db import Database
+from storage.workers import WorkerInfo
 
 OVERALL = 25.0
 
@@ -68,3 +75,51 @@ async def test_a_stop_while_joining_ends_the_wait(db: Database) -> None:
     assert not share.joined
     for m in (old, new):
         await m.stop()
+
+
+async def test_two_senders_starting_at_once_never_both_take_the_whole_rate(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each one's first heartbeat read the table before the other's row was committed, so each saw itself
+    alone; ``join`` reads again after its own commit, and at most one of them can still see itself alone.
+    PostgreSQL only: there the two transactions overlap (SQLite would serialise them)."""
+    with psycopg.connect(pg_url) as conn:
+        conn.execute("DELETE FROM workers")
+    db = Database(pg_url)
+    first = Membership(db, "deliver", every=60)
+    second = Membership(db, "updates", every=60)
+    reading, go_on = asyncio.Event(), asyncio.Event()
+    real_read = worker_store.live_workers
+
+    async def first_waits_before_commit(session: AsyncSession, **kw: Any) -> list[WorkerInfo]:
+        rows = await real_read(session, **kw)
+        if not go_on.is_set() and [w.id for w in rows] == [first.id]:  # its first read, alone
+            reading.set()
+            await go_on.wait()
+        return rows
+
+    monkeypatch.setattr(worker_store, "live_workers", first_waits_before_commit)
+    try:
+        starting = asyncio.create_task(first.start())
+        await reading.wait()
+        await second.start()  # reads before the first one's row is committed: it sees itself alone
+        go_on.set()
+        await starting
+        assert first.count("deliver", "updates") == second.count("deliver", "updates") == 1
+        held: dict[str, list[bool]] = {"first": [], "second": []}
+        shares = [
+            RateShare(m, OVERALL, lambda _: None, held[name].append)
+            for name, m in (("first", first), ("second", second))
+        ]
+        for m, share in zip((first, second), shares, strict=True):
+            m.on_beat.append(share)
+        joined = await asyncio.wait_for(
+            asyncio.gather(*(s.join(asyncio.Event(), window=0.05) for s in shares)), 10
+        )
+        assert joined == [True, True]
+        assert held["first"] or held["second"]  # not both sent at once at the whole rate
+        assert [s.rate() for s in shares] == [OVERALL / 2, OVERALL / 2]
+    finally:
+        for m in (first, second):
+            await m.stop()
+        await db.dispose()
