@@ -48,9 +48,10 @@ class RateShare:
 
     A newcomer is counted by the others only at their next heartbeat; until then they still send at
     their old shares, which add up to the whole rate, and the room below Telegram's own limit is for
-    network jitter, not for a newcomer. So a newcomer sends nothing (``hold``: replies queue, first in
-    line) until ``join`` saw every other sender beat since it joined, and one global window more for
-    what they sent at their old share. A process with no other sender is counted at once.
+    network jitter, not for a newcomer. So a newcomer sends nothing (``hold``, from the moment this
+    object exists: replies queue, first in line) until ``join`` saw every other sender beat since it
+    joined, and one global window more for what they sent at their old share. A process with no other
+    sender (``alone``) is released at once.
     """
 
     def __init__(
@@ -65,6 +66,10 @@ class RateShare:
         self.apply = apply
         self.hold = hold
         self.joined = False
+        self.alone: bool | None = None
+        """Whether ``join`` found no other sender (``None`` before it decided)."""
+        if hold is not None:
+            hold(True)
 
     def rate(self) -> float:
         return self.overall / self.membership.count(*SENDING_ROLES)
@@ -84,9 +89,7 @@ class RateShare:
         # committed settles it: of two such starters, the later one's second read sees the first.
         with contextlib.suppress(Exception):  # an unreachable database: the heartbeat loop says so
             await membership.beat()
-        alone = membership.count(*SENDING_ROLES) == 1 and membership.seen_by_all(*SENDING_ROLES)
-        if not alone and self.hold is not None:
-            self.hold(True)
+        alone = self.alone = membership.count(*SENDING_ROLES) == 1 and membership.seen_by_all(*SENDING_ROLES)
         while not membership.seen_by_all(*SENDING_ROLES) and loop.time() < deadline:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=min(1.0, membership.every))
@@ -102,7 +105,7 @@ class RateShare:
                 return False
         self.joined = True
         self()
-        if not alone and self.hold is not None:
+        if self.hold is not None:
             self.hold(False)
         return True
 
@@ -172,6 +175,11 @@ async def _run_application(settings: Settings, stop: asyncio.Event, speedup: flo
     svc = services_of(application)
     membership = Membership(svc.db, settings.role, every=HEARTBEAT_SECONDS, lease=LEASE_SECONDS)
     application.bot_data[ticks.WORKER_ID_KEY] = membership.id
+    # Replies and (for ``all``) the delivery loop's pages spend one budget: the process takes its share of
+    # the overall rate as ``deliver`` workers do, and sends nothing, from now on, until the others have
+    # counted it (``RateShare.join``, started below).
+    budget = budget_of(application)
+    share = RateShare(membership, budget.limits.per_second, budget.set_rate, budget.hold)
     await membership.start()
     await application.start()
     receiving = await start_receiving(application, poll=False)
@@ -224,10 +232,6 @@ async def _run_application(settings: Settings, stop: asyncio.Event, speedup: flo
     if settings.role == "all":
         health.add("delivery", lambda: ticks.delivery_loop_of(application).running)
 
-    # Replies and (for ``all``) the delivery loop's pages spend one budget: the process takes its share of
-    # the overall rate as ``deliver`` workers do, and sends nothing until the others have counted it.
-    budget = budget_of(application)
-    share = RateShare(membership, budget.limits.per_second, budget.set_rate, budget.hold)
     joining: asyncio.Task[bool] | None = None
 
     server: WebServer | None = None

@@ -21,16 +21,17 @@ from storage.workers import WorkerInfo
 OVERALL = 25.0
 
 
-async def test_a_lone_sender_takes_the_whole_rate_and_never_holds(db: Database) -> None:
+async def test_a_lone_sender_is_released_at_once_with_the_whole_rate(db: Database) -> None:
     alone = Membership(db, "updates", every=60)
-    await alone.start()
-    applied: list[float] = []
     held: list[bool] = []
+    applied: list[float] = []
     share = RateShare(alone, OVERALL, applied.append, held.append)
+    assert held == [True]  # held from the start, before anything can send
+    await alone.start()
     share()
     assert applied == [OVERALL]
     assert await asyncio.wait_for(share.join(asyncio.Event(), window=30), 5)  # no window to wait out
-    assert applied[-1] == OVERALL and held == []
+    assert share.alone and applied[-1] == OVERALL and held == [True, False]
     await alone.stop()
 
 
@@ -56,7 +57,7 @@ async def test_a_newcomer_holds_until_the_others_count_it_then_takes_its_share(d
     await old.beat()  # the old sender counts the newcomer and lowers its share at once
     assert old_rates[-1] == OVERALL / 2
     assert await asyncio.wait_for(joining, 5)
-    assert new_rates[-1] == OVERALL / 2 and held == [True, False]
+    assert new_share.alone is False and new_rates[-1] == OVERALL / 2 and held == [True, False]
     for m in (old, new):
         await m.stop()
 
@@ -117,7 +118,8 @@ async def test_two_senders_starting_at_once_never_both_take_the_whole_rate(
             asyncio.gather(*(s.join(asyncio.Event(), window=0.05) for s in shares)), 10
         )
         assert joined == [True, True]
-        assert held["first"] or held["second"]  # not both sent at once at the whole rate
+        assert not (shares[0].alone and shares[1].alone)  # not both sent at once at the whole rate
+        assert held == {"first": [True, False], "second": [True, False]}
         assert [s.rate() for s in shares] == [OVERALL / 2, OVERALL / 2]
     finally:
         for m in (first, second):
