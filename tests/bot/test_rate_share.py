@@ -6,17 +6,14 @@ Real ``Membership`` heartbeats in a real database; ``apply`` and ``hold`` record
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.roles import RateShare
 from jobs.workers import Membership
-from storage import workers as worker_store
 from storage.db import Database
-from storage.workers import WorkerInfo
+from tests.heldread import HeldRead
 
 OVERALL = 25.0
 
@@ -89,22 +86,12 @@ async def test_two_senders_starting_at_once_never_both_take_the_whole_rate(
     db = Database(pg_url)
     first = Membership(db, "deliver", every=60)
     second = Membership(db, "updates", every=60)
-    reading, go_on = asyncio.Event(), asyncio.Event()
-    real_read = worker_store.live_workers
-
-    async def first_waits_before_commit(session: AsyncSession, **kw: Any) -> list[WorkerInfo]:
-        rows = await real_read(session, **kw)
-        if not go_on.is_set() and [w.id for w in rows] == [first.id]:  # its first read, alone
-            reading.set()
-            await go_on.wait()
-        return rows
-
-    monkeypatch.setattr(worker_store, "live_workers", first_waits_before_commit)
+    race = HeldRead(monkeypatch, lambda rows: [w.id for w in rows] == [first.id])  # its first read, alone
     try:
         starting = asyncio.create_task(first.start())
-        await reading.wait()
+        await race.reading.wait()
         await second.start()  # reads before the first one's row is committed: it sees itself alone
-        go_on.set()
+        race.release()
         await starting
         assert first.count("deliver", "updates") == second.count("deliver", "updates") == 1
         held: dict[str, list[bool]] = {"first": [], "second": []}

@@ -10,16 +10,14 @@ import os
 import socket
 import sys
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from jobs.workers import Membership, pid_scope
 from storage import workers as worker_store
 from storage.db import Database
-from storage.workers import WorkerInfo
+from tests.heldread import HeldRead
 
 
 async def test_a_newcomer_is_seen_by_all_once_each_has_beaten_since_it_joined(db: Database) -> None:
@@ -63,24 +61,15 @@ async def test_a_heartbeat_that_read_the_table_before_a_newcomer_committed_does_
     db = Database(pg_url)
     old = Membership(db, "deliver", every=60)
     new = Membership(db, "deliver", every=60)
-    reading, go_on = asyncio.Event(), asyncio.Event()
-    real_read = worker_store.live_workers
-
-    async def newcomer_waits_before_commit(session: AsyncSession, **kw: Any) -> list[WorkerInfo]:
-        rows = await real_read(session, **kw)
-        if not go_on.is_set() and any(w.id == new.id for w in rows):  # only its own read sees its row
-            reading.set()
-            await go_on.wait()
-        return rows
-
-    monkeypatch.setattr(worker_store, "live_workers", newcomer_waits_before_commit)
+    # Only the newcomer's own read sees its uncommitted row.
+    race = HeldRead(monkeypatch, lambda rows: any(w.id == new.id for w in rows))
     try:
         await old.beat()
         joining = asyncio.create_task(new.beat())
-        await reading.wait()
+        await race.reading.wait()
         await old.beat()  # stamped after the newcomer's heartbeat, read before its commit
         assert old.count() == 1
-        go_on.set()
+        race.release()
         await joining
         await new.beat()  # now reads the old worker's heartbeat, stamped after its own first one
         assert new.count() == 2
