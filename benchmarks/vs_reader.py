@@ -149,10 +149,21 @@ sys.stdout.write(out.decode())
 """
 
 
-def measured(cmd: list[str], *, env: dict[str, str] | None = None, stdin: bytes | None = None) -> Run:
-    """``cmd`` as a whole process, through a small parent that reports only this child tree's memory."""
+def measured(
+    cmd: list[str], *, env: dict[str, str] | None = None, stdin: bytes | None = None, cwd: Path | None = None
+) -> Run:
+    """``cmd`` as a whole process, through a small parent that reports only this child tree's memory.
+
+    ``cwd``: where it runs. ``--checkout``'s ``python -c`` finds its modules first in the working
+    directory, so Nashra's runs happen in a scratch directory, never in this checkout.
+    """
     proc = subprocess.run(
-        [sys.executable, "-c", _MEASURE, *cmd], input=stdin or b"", capture_output=True, env=env, timeout=300
+        [sys.executable, "-c", _MEASURE, *cmd],
+        input=stdin or b"",
+        capture_output=True,
+        env=env,
+        timeout=300,
+        cwd=cwd,
     )
     head, _, out = proc.stdout.decode().partition("\n")
     wall, peak, cpu, rc, peaks, pss = head.split()
@@ -311,8 +322,8 @@ def nashra_passes(tmp: Path, urls: list[str], i: int) -> tuple[Run, Run, int]:
         [*nashra(), "feeds", "import", str(opml)], env=env, cwd=cwd, check=True, capture_output=True
     )
     cmd = [*nashra(), "--env-file", str(tmp / "none.env"), "fetch", "--all", "--json"]
-    first = measured(cmd, env=env)
-    again = measured(cmd, env=env)
+    first = measured(cmd, env=env, cwd=tmp)
+    again = measured(cmd, env=env, cwd=tmp)
     summary = json.loads(first.out)
     assert summary["feeds_failed"] == 0, summary["failures"][:3]
     assert json.loads(again.out)["feeds_not_modified"] == len(urls), again.out
@@ -530,12 +541,12 @@ def main(argv: list[str] | None = None) -> None:
         }
         print()
         for label, cmd in cli.items():
-            walls = [measured(cmd, env=env).wall_s for _ in range(args.runs)]
+            walls = [measured(cmd, env=env, cwd=tmp).wall_s for _ in range(args.runs)]
             print(f"{label:<22}{statistics.median(walls):6.2f} s  (target ≤ 0.30 s)")
         data = classify_input(args.data, args.classify)
         walls = []
         for _ in range(args.runs):
-            run = measured([*nashra(), *none, "classify"], env=env, stdin=data)
+            run = measured([*nashra(), *none, "classify"], env=env, stdin=data, cwd=tmp)
             assert run.out.count("\n") == args.classify, "classify lost lines"
             walls.append(run.wall_s)
         per_run = statistics.median(walls)

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from bot.fetchsettings import FetchSettings
     from bot.settings import Settings
     from jobs.feedwork import WorkerProcesses
-    from jobs.fetcher import Fetcher
+    from jobs.fetcher import Fetcher, FetchResult
     from jobs.outcomes import IngestSummary
     from news.opml import OPMLFeed
     from storage.feedinfo import FeedInfo
@@ -324,10 +324,22 @@ async def _fetch_pass(args: argparse.Namespace) -> tuple[IngestSummary, int]:
     # that the loader process loads the pipeline on its core while this one opens the database (and
     # this one never loads the model); ended unused when they are all 304s.
     processes = _held_workers(settings.ingest_worker_process)
+    mode = settings.ingest_worker_process
+    preload: list[threading.Thread] = []
     try:
+        from jobs.unchanged import unchanged_pass, without_validators
+        from storage.conditional import due_feeds_readonly
+
+        now = _now()
+        due = due_feeds_readonly(settings.database_url, now, include_all=args.all)
+        # Feeds without validators (new ones, and servers that send none) cannot answer 304: the full
+        # pass will parse them. The loader loads the pipeline from here on, before this process imports
+        # its HTTP client, and the full pass's modules load on a thread while the GETs are out.
+        certain = None if due is None else without_validators(due)
+        if processes is not None and certain is not None and _wanted(mode, certain):
+            processes.start()
         from bot.runtime import fetch_policy
         from jobs.fetcher import Fetcher
-        from jobs.unchanged import unchanged_pass
 
         fetcher = Fetcher(fetch_policy(settings))
     except BaseException:
@@ -335,27 +347,31 @@ async def _fetch_pass(args: argparse.Namespace) -> tuple[IngestSummary, int]:
             processes.close()
         raise
     try:
-        interval = timedelta(minutes=settings.fetch_interval_minutes)
-        mode = settings.ingest_worker_process
+        if certain:
+            preload.append(_preload_full_pass())
 
-        def certain(feeds: int) -> None:
-            # Feeds without validators (new ones, and servers that send none) cannot answer 304: the
-            # full pass will parse them. Its modules load on a thread and the pipeline in the loader
-            # while the GETs are out, rather than after the slowest server has answered.
-            if feeds:
-                preload.append(_preload_full_pass())
-            if processes is not None and _wanted(mode, feeds):
-                processes.start()
+        def on_body(feed: FeedInfo, result: FetchResult) -> None:
+            # The workers parse (and for a feed never read before, enrich) a body as soon as it arrives,
+            # while this process still imports the full pass's modules and waits for the other answers.
+            if processes is not None and processes.started:
+                processes.submit_early(
+                    result.body,
+                    dict(result.headers),
+                    result.final_url,
+                    feed.outlet,
+                    enrich=feed.never_read,
+                )
 
-        preload: list[threading.Thread] = []
         try:
             unchanged = await unchanged_pass(
-                settings.database_url, fetcher, _now(), interval=interval, include_all=args.all,
-                certain=certain,
+                settings.database_url, fetcher, now, due=due,
+                interval=timedelta(minutes=settings.fetch_interval_minutes), on_body=on_body,
             )  # fmt: skip
         finally:
+            # Before this thread imports any of them (never two threads in one import cycle); the loop
+            # meanwhile serves the GETs that may still be under way.
             for thread in preload:
-                thread.join()  # before this thread imports any of them: never two threads in one cycle
+                await asyncio.to_thread(thread.join)
         done = unchanged.summary is not None
         if processes is not None and (done or not _wanted(settings.ingest_worker_process, unchanged.changed)):
             processes.close()

@@ -235,7 +235,7 @@ class Fetcher:
         )
         self._global = asyncio.Semaphore(policy.concurrency)
         self._hosts: dict[str, _HostSlot] = {}
-        self._primed: dict[tuple[str, str | None, str | None], FetchResult] = {}
+        self._primed: dict[tuple[str, str | None, str | None], FetchResult | asyncio.Future[FetchResult]] = {}
 
     @property
     def policy(self) -> FetchPolicy:
@@ -253,6 +253,12 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
+        """Close the client; fetches primed but never asked for are cancelled (or their answers dropped)."""
+        pending = [p for p in self._primed.values() if isinstance(p, asyncio.Future)]
+        self._primed.clear()
+        for future in pending:
+            future.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
         await self._client.aclose()
 
     def prime(self, result: FetchResult, *, etag: str | None, last_modified: str | None) -> None:
@@ -264,6 +270,15 @@ class Fetcher:
         """
         self._primed[(result.url, etag, last_modified)] = result
 
+    def fetch_ahead(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> asyncio.Task[FetchResult]:
+        """Start ``fetch`` now, for code that will ask for it later: the next ``fetch`` with these same
+        arguments waits for this one instead of sending a request. Cancelled by ``aclose`` if nobody asks."""
+        task = asyncio.ensure_future(self._fetch(url, etag=etag, last_modified=last_modified))
+        self._primed[(url, etag, last_modified)] = task
+        return task
+
     async def fetch(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
     ) -> FetchResult:
@@ -271,11 +286,17 @@ class Fetcher:
 
         Outcomes: ``ok`` (2xx, body read), ``not_modified`` (304), ``gone`` (410), ``error`` (everything
         else, with ``error`` set; ``retry_after`` set on 429/503 when the server says when to return).
-        A result handed over with ``prime`` for these same arguments is returned instead, once.
+        A result handed over with ``prime`` (or started with ``fetch_ahead``) for these same arguments is
+        returned instead, once.
         """
         primed = self._primed.pop((url, etag, last_modified), None)
+        if isinstance(primed, asyncio.Future):
+            return await primed
         if primed is not None:
             return primed
+        return await self._fetch(url, etag=etag, last_modified=last_modified)
+
+    async def _fetch(self, url: str, *, etag: str | None, last_modified: str | None) -> FetchResult:
         policy = self._policy
 
         def failure(final_url: str, message: str, status: int | None = None) -> FetchResult:

@@ -15,7 +15,6 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from jobs import metrics
 from jobs.enrich import Enricher as Enricher  # re-exported: defined apart for worker processes
@@ -37,11 +36,6 @@ from storage.feeds import FeedInfo
 # handled: a pass in which every feed answers 304 never loads it.
 
 log = logging.getLogger(__name__)
-
-
-def _fallback_source(feed: FeedInfo) -> str:
-    """The outlet's name when its feed has no title: the stored title, else the host."""
-    return feed.title or urlsplit(feed.url).hostname or feed.url
 
 
 class _EachArticle:
@@ -218,10 +212,16 @@ class Ingestor:
             return await self._failed(feed, now, result.error or "fetch failed", result)
         # Parsing, cleaning and enrichment are pure CPU work: they run on FeedWork's workers, so that the
         # bot's handlers, which share this event loop, keep answering during a large ingestion pass.
+        # A feed never read before has only new articles (but for what other feeds carry too): its parse
+        # and enrichment run as one job, without a round trip through this process in between.
+        early: dict[str, tuple[Article, bytes]] = {}
         try:
-            parsed = await work.parse(
-                result.body, dict(result.headers), result.final_url, _fallback_source(feed)
-            )
+            args = (result.body, dict(result.headers), result.final_url, feed.outlet)
+            if feed.never_read:
+                parsed, signed = await work.parse_and_enrich(*args)
+                early = {a.canonical_url: (a, sig) for a, sig in signed}
+            else:
+                parsed = await work.parse(*args)
         except Exception as exc:
             # feedparser's module is imported only for a failure: with worker processes this process
             # never parses a feed, and the import sat on a first pass's path to its first parse job.
@@ -234,7 +234,11 @@ class Ingestor:
         # while earlier feeds are being stored.
         async with self._db.session() as s:
             fresh = await article_store.new_articles(s, feed.id, parsed.articles)
-        done = {a.canonical_url: (a, sig) for a, sig in await work.enrich(fresh)}
+        done = {a.canonical_url: early[a.canonical_url] for a in fresh if a.canonical_url in early}
+        done.update(
+            (a.canonical_url, (a, sig))
+            for a, sig in await work.enrich([a for a in fresh if a.canonical_url not in done])
+        )
 
         async def prepare(new: list[Article]) -> list[Article]:
             late = [a for a in new if a.canonical_url not in done]  # not seen as new before: rare

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,17 @@ class FeedInfo:
     disabled: bool
     disabled_reason: str | None
     article_count: int = 0
+
+    @property
+    def outlet(self) -> str:
+        """The outlet's name for a feed document without a title: the stored title, else the host."""
+        return self.title or urlsplit(self.url).hostname or self.url
+
+    @property
+    def never_read(self) -> bool:
+        """No fetch of it has succeeded yet: every article it carries is new here, unless another feed
+        carries it too."""
+        return self.last_ok_at is None
 
     @property
     def status(self) -> str:

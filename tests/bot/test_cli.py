@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -74,8 +75,17 @@ def test_fetch_starts_its_worker_processes_before_the_pass_and_closes_them(
         gets_at_start.append(len(feed_server.requests))
         self.pool.start()
 
+    taken: list[bool] = []
+    take_early = real.take_early
+
+    def took(self: jobs.feedwork.WorkerProcesses, *args: Any, **kwargs: Any) -> Any:
+        future = take_early(self, *args, **kwargs)
+        taken.append(future is not None)
+        return future
+
     monkeypatch.setattr(jobs.feedwork, "WorkerProcesses", spy)
     monkeypatch.setattr(real, "start", start)
+    monkeypatch.setattr(real, "take_early", took)
     monkeypatch.setattr(jobs.feedwork, "spare_cores", lambda: 1)
     names = ["alarabiya.xml", "bbc.xml", "cnn.xml", "france24.xml", "skynews.xml"]
     for name in names:
@@ -88,6 +98,9 @@ def test_fetch_starts_its_worker_processes_before_the_pass_and_closes_them(
     assert len(started) == 1 and started[0].pids() == []  # started, then closed with the command
     assert loading == started and gets_at_start == [gets_before]  # once, before the GETs went out
     assert forked["feeds_ok"] == len(names) and forked["feeds_failed"] == 0 and forked["new"] > 100
+    # Each body went to the workers as it arrived, parsed and enriched in one job (the feeds were new),
+    # and the pass took that answer.
+    assert taken == [True] * len(names)
 
     assert run(cli_env, "fetch", "--all", "--json") == 0
     assert json.loads(capsys.readouterr().out)["feeds_not_modified"] == len(names)

@@ -78,6 +78,76 @@ async def test_processes_forked_before_anything_was_loaded_build_their_own_enric
     assert processes.pids() == []
 
 
+async def test_a_feed_parsed_and_enriched_in_one_job_gives_what_two_jobs_give() -> None:
+    """``parse_and_enrich`` (a feed read for the first time) on the thread and in the processes."""
+    enricher = Enricher()
+    expected = _plain(enricher)
+    for fork in (True, False):
+        work = FeedWork(lambda: enricher, fork=fork)
+        try:
+            got = await asyncio.gather(
+                *(
+                    work.parse_and_enrich(
+                        (FEEDS / n).read_bytes(), HEADERS, f"https://feeds.test/{n}", "feeds.test"
+                    )
+                    for n in NAMES
+                )
+            )
+            assert [(parsed, list(signed)) for parsed, signed in got] == expected
+            assert work.forked is fork and work.jobs_in_process == (len(NAMES) if fork else 0)
+        finally:
+            await work.close()
+
+
+async def test_a_feed_handed_to_the_workers_early_is_worked_once() -> None:
+    """``nashra fetch`` hands each body to the workers as it arrives (``submit_early``), before its pass
+    is ready: the pass then takes those answers rather than submitting the same jobs again."""
+    expected = _plain(Enricher())
+
+    def never() -> Enricher:
+        raise AssertionError("the parent built an enricher")
+
+    processes = WorkerProcesses()
+    try:
+        for i, name in enumerate(NAMES):
+            url = f"https://feeds.test/{name}"
+            processes.submit_early((FEEDS / name).read_bytes(), HEADERS, url, "feeds.test", enrich=i % 2 == 0)
+        work = FeedWork(never, fork=False, processes=processes)
+        got = []
+        for i, name in enumerate(NAMES):
+            args = ((FEEDS / name).read_bytes(), HEADERS, f"https://feeds.test/{name}", "feeds.test")
+            if i % 2 == 0:
+                parsed, signed = await work.parse_and_enrich(*args)
+                got.append((parsed, list(signed)))
+            else:
+                parsed = await work.parse(*args)
+                got.append((parsed, list(await work.enrich(parsed.articles))))
+        assert got == expected
+        assert work.jobs_taken_early == len(NAMES)
+        # One job per feed read once (its parse and enrichment), two for the others: none twice.
+        assert work.jobs_in_process == len(NAMES) + len(NAMES) // 2
+        await work.close()
+    finally:
+        processes.close()
+
+
+async def test_an_early_job_lost_with_its_worker_runs_again_here() -> None:
+    enricher = Enricher()
+    (expected,) = [e for n, e in zip(NAMES, _plain(enricher), strict=True) if n == NAMES[0]]
+    body, url = (FEEDS / NAMES[0]).read_bytes(), f"https://feeds.test/{NAMES[0]}"
+    processes = WorkerProcesses(held=True)
+    try:
+        processes.submit_early(body, HEADERS, url, "feeds.test", enrich=True)
+        processes.kill()  # before the loader ever forked a worker: the job is lost with it
+        work = FeedWork(lambda: enricher, fork=False, processes=processes)
+        parsed, signed = await asyncio.wait_for(work.parse_and_enrich(body, HEADERS, url, "feeds.test"), 60)
+        assert (parsed, list(signed)) == expected
+        assert work.jobs_taken_early == 0 and work.jobs_in_process == 0  # it ran on this process's thread
+        await work.close()
+    finally:
+        processes.close()
+
+
 def _parent_of(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 

@@ -22,6 +22,7 @@ from news.models import Article
 from news.topics import BUILTIN_KEYS
 from storage import feeds as feed_store
 from storage.db import Database
+from storage.feedinfo import FeedInfo
 from storage.schema import ArticleRow, Feed, Story
 from storage.stories import stories_since
 from tests.feedserver import FeedServer
@@ -445,6 +446,24 @@ async def test_a_pass_with_a_worker_process_stores_exactly_what_a_pass_without_o
     forked = await _stored_pass(db, fetcher, urls, fork=True)
     assert len(serial) > 100
     assert forked == serial
+
+
+async def test_a_feed_read_first_in_one_job_stores_what_parse_then_enrich_store(
+    db: Database, fetcher: Fetcher, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A feed never read before is parsed and enriched in one job (all of it: its articles are new but
+    for those another feed carries too, like a front page's); the rows are those of a parse, a look-up
+    of what is new, then enrichment of that only."""
+    urls = [feed_server.url(f"/feeds/{n}") for n in [*OUTLETS, "atom.xml", "duplicates.xml"]]
+    front = (FEEDS / "bbc.xml").read_bytes()  # a front page: every item is also in a section's feed
+    urls.append(feed_server.route("/front.xml", body=front, content_type="application/rss+xml"))
+    for fork in (True, False):
+        one_job = await _stored_pass(db, fetcher, urls, fork=fork)
+        with monkeypatch.context() as m:
+            m.setattr(FeedInfo, "never_read", property(lambda self: False))
+            two_jobs = await _stored_pass(db, fetcher, urls, fork=fork)
+        assert len(one_job) > 100
+        assert one_job == two_jobs
 
 
 async def test_a_worker_process_is_forked_only_for_a_batch_of_several_feeds_and_a_spare_core(

@@ -3,6 +3,7 @@ hands over to the full pass, which then asks no server a second time."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,11 +11,13 @@ from pathlib import Path
 import pytest
 
 from jobs import unchanged
-from jobs.fetcher import Fetcher, FetchPolicy
+from jobs.fetcher import Fetcher, FetchPolicy, FetchResult
 from jobs.ingest import Ingestor
-from jobs.unchanged import unchanged_pass
+from jobs.unchanged import unchanged_pass, without_validators
 from storage import feeds as feed_store
+from storage.conditional import due_feeds_readonly
 from storage.db import Database
+from storage.feedinfo import FeedInfo
 from tests.feedserver import FeedServer
 
 FEEDS = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
@@ -105,17 +108,41 @@ async def test_new_content_hands_over_without_asking_twice(
 async def test_feeds_never_fetched_are_asked_once_for_the_full_pass(
     db: Database, db_url: str, fetcher: Fetcher, feed_server: FeedServer
 ) -> None:
-    """A feed without validators makes a full pass, but its GET is sent here, so that the full pass
-    finds the body in hand, and the server is asked once."""
+    """A feed without validators makes a full pass certain: the pass returns at once, its GETs under way
+    (``Fetcher.fetch_ahead``), each body goes to ``on_body`` as it arrives, and the full pass then
+    finds the answers in hand: the server is asked once."""
     await _add(db, [feed_server.url("/feeds/bbc.xml"), feed_server.url("/feeds/cnn.xml")])
-    found = await unchanged_pass(db_url, fetcher, NOW, interval=INTERVAL, include_all=True)
+    bodies: dict[str, int] = {}
+
+    def on_body(feed: FeedInfo, result: FetchResult) -> None:
+        bodies[feed.url.rsplit("/", 1)[1]] = len(result.body)
+
+    found = await unchanged_pass(db_url, fetcher, NOW, interval=INTERVAL, include_all=True, on_body=on_body)
     assert found.summary is None and found.changed == 2
-    assert len(feed_server.requests_for("/feeds/bbc.xml")) == 1
     assert {f.last_ok_at for f in await _feeds(db)} == {None}  # nothing recorded here
+    for _ in range(500):  # the answers arrive while nothing asks for them yet
+        if len(bodies) == 2:
+            break
+        await asyncio.sleep(0.01)
+    sizes = {name: (FEEDS / name).stat().st_size for name in ("bbc.xml", "cnn.xml")}
+    assert bodies == sizes
 
     full = await Ingestor(db, fetcher, interval=INTERVAL).run(NOW, include_all=True)
     assert full.feeds_ok == 2 and full.new > 0
     assert [len(feed_server.requests_for(p)) for p in ("/feeds/bbc.xml", "/feeds/cnn.xml")] == [1, 1]
+
+
+async def test_a_fetch_started_ahead_that_nobody_asks_for_ends_with_the_fetcher(
+    feed_server: FeedServer,
+) -> None:
+    """The full pass may not claim a feed (another worker did): the GET started for it is cancelled when
+    the fetcher closes, and no task is left pending."""
+    slow = feed_server.route("/slow.xml", body=(FEEDS / "bbc.xml").read_bytes(), delay_s=5.0)
+    fetcher = Fetcher(FetchPolicy(allow_private=True, timeout_s=10))
+    task = fetcher.fetch_ahead(slow)
+    await asyncio.sleep(0.05)
+    await fetcher.aclose()
+    assert task.cancelled()
 
 
 async def test_more_never_fetched_feeds_than_a_claim_batch_are_left_to_the_full_pass(
@@ -146,20 +173,21 @@ async def test_a_failing_feed_hands_over_and_is_recorded_once(
     assert feed.error_count == 1 and feed.last_ok_at == NOW
 
 
-async def test_feeds_that_cannot_answer_304_are_told_before_any_get_is_sent(
+async def test_feeds_that_cannot_answer_304_are_counted_before_any_get_is_sent(
     db: Database, db_url: str, fetcher: Fetcher, feed_server: FeedServer
 ) -> None:
-    """``certain`` hears how many due feeds have no validators (the full pass will parse those) while no
-    GET is out yet: the caller starts loading what the full pass needs during the GETs."""
+    """The due feeds read first, ``without_validators`` counts those that have none (the full pass will
+    parse them) while no GET is out yet, and the pass then runs on the feeds read: the caller starts
+    loading what the full pass needs during the GETs."""
     await _add(db, [feed_server.url("/feeds/bbc.xml")])
     await Ingestor(db, fetcher, interval=INTERVAL).run(NOW, include_all=True)  # it now has validators
     await _add(db, [feed_server.url(f"/feeds/{n}") for n in ("cnn.xml", "atom.xml")])  # new: none
-    heard: list[tuple[int, int]] = []
-
-    def certain(feeds: int) -> None:
-        heard.append((feeds, len(feed_server.requests)))
-
     before = len(feed_server.requests)
-    found = await unchanged_pass(db_url, fetcher, NOW, interval=INTERVAL, include_all=True, certain=certain)
-    assert heard == [(2, before)]
-    assert found.summary is None and found.changed == 2  # the two new feeds; the old one answered 304
+    due = due_feeds_readonly(db_url, NOW, include_all=True)
+    assert due is not None and without_validators(due) == 2
+    assert len(feed_server.requests) == before
+    found = await unchanged_pass(db_url, fetcher, NOW, interval=INTERVAL, include_all=True, due=due)
+    assert found.summary is None and found.changed == 3  # every due feed: the full pass is certain
+    full = await Ingestor(db, fetcher, interval=INTERVAL).run(NOW, include_all=True)
+    assert full.feeds_ok == 3 and full.feeds_not_modified == 1 and full.new > 0
+    assert len(feed_server.requests) == before + 3  # the GETs sent ahead were the full pass's
