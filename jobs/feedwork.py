@@ -12,6 +12,11 @@ opens the database, and this process never holds the model). Jobs come from one 
 becomes free (a feed's enrichment before any feed's parsing, so that stores can start early); the
 functions are pure, so where a job ran never changes its result.
 
+A feed never read before is parsed and enriched in one job (``parse_and_enrich``): its articles are new
+but for those another feed carries too, so the worker goes on without waiting for the caller's look-up.
+``nashra fetch`` hands each body to the workers as it arrives (``WorkerProcesses.submit_early``), before
+its pass is ready to ask; ``FeedWork`` then takes that answer instead of submitting the job again.
+
 What it does not do: decide what is new (the caller looks that up between parsing and enrichment, so
 only new articles pay for enrichment), store anything, or keep worker processes between passes.
 """
@@ -190,6 +195,7 @@ class WorkerProcesses:
             return
 
     def take_early(self, body: bytes, url: str, fallback: str, *, enrich: bool) -> Future[Any] | None:
+        """The job ``submit_early`` handed over for these same arguments, once; None when there is none."""
         return self._early.pop((url, body, fallback, enrich), None)
 
     @property
@@ -208,6 +214,7 @@ class WorkerProcesses:
     def close(self) -> None:
         """End the processes, waiting for the jobs under way."""
         self.pool.shutdown(wait=True, cancel_futures=True)
+        self._early.clear()  # feeds the pass did not claim after all (another worker did)
         _ENRICHER.clear()
 
 
@@ -493,7 +500,7 @@ class FeedWork:
 
     async def parse(self, body: bytes, headers: dict[str, str], url: str, fallback: str) -> ParsedArticles:
         """``parse_and_clean`` in whichever worker is free first."""
-        taken, early = await self._early(body, url, fallback, enrich=False)
+        taken, early = await self._taken_early(body, url, fallback, enrich=False)
         if taken:
             return cast(ParsedArticles, early)
         return await self._run(_PARSE, lambda ex: ex.submit(parse_and_clean, body, headers, url, fallback))
@@ -502,7 +509,7 @@ class FeedWork:
         self, body: bytes, headers: dict[str, str], url: str, fallback: str
     ) -> Enriched:
         """``parse_and_enrich`` in whichever worker is free first."""
-        taken, early = await self._early(body, url, fallback, enrich=True)
+        taken, early = await self._taken_early(body, url, fallback, enrich=True)
         if taken:
             return cast(Enriched, early)
 
@@ -513,7 +520,7 @@ class FeedWork:
 
         return await self._run(_ENRICH, submit)
 
-    async def _early(self, body: bytes, url: str, fallback: str, *, enrich: bool) -> tuple[bool, Any]:
+    async def _taken_early(self, body: bytes, url: str, fallback: str, *, enrich: bool) -> tuple[bool, Any]:
         """(True, the answer) of the same job handed to the processes before this pass began
         (``WorkerProcesses.submit_early``); (False, None) when there was none or the processes broke."""
         if self._processes is None:
