@@ -290,9 +290,22 @@ class Worker(Base):
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
+class ReadCooldown(Base):
+    """When a group last had a reading command answered (/digest, /latest, /search), and whether it was
+    already told to wait since: the group cooldown, shared by every process that handles updates (a
+    chat's updates may be handled by any of them, one after another)."""
+
+    __tablename__ = "read_cooldowns"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    warned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
 # Core handles on the tables for hot paths that skip the ORM's unit of work (bulk inserts and updates).
 articles_table = cast(Table, ArticleRow.__table__)
 stories_table = cast(Table, Story.__table__)
+read_cooldowns_table = cast(Table, ReadCooldown.__table__)
 
 
 class StoredUpdate(Base):

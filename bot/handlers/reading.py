@@ -3,13 +3,14 @@
 The cooldown is a gate in an earlier handler group: in a group or supergroup, a reading command
 (/digest, /latest, /search) less than ``READ_COOLDOWN`` seconds after the previous one is answered
 once with "please wait" and then ignored, so a group cannot make the bot flood itself. It is kept in
-memory on purpose: a restart forgetting it costs one extra answer at most.
+the database (``storage.cooldowns``): a group's commands may be handled by any of several processes,
+one after another, and each would otherwise answer once per cooldown.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
+from datetime import timedelta
 
 from telegram import MessageEntity, Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes, TypeHandler
@@ -19,11 +20,11 @@ from bot.texts import Html, esc, join, t
 from jobs import subscriptions as subs
 from jobs.subscriptions import SubscriptionError
 from news.render import clean_field, safe_href
+from storage.cooldowns import take_read_turn
 from storage.search import Headline
 
 READ_COMMANDS = frozenset({"digest", "latest", "search"})
 READ_COOLDOWN = 20.0
-COOLDOWN_KEY = "nashra.read_cooldown"
 TITLE_MAX = 200
 
 
@@ -107,15 +108,12 @@ async def cooldown_gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     if _command_name(update, context.bot.username) not in READ_COMMANDS:
         return
-    last: dict[int, tuple[float, bool]] = context.bot_data.setdefault(COOLDOWN_KEY, {})
-    clock = time.monotonic()
-    previous, warned = last.get(chat.id, (float("-inf"), False))
-    if clock - previous >= READ_COOLDOWN:
-        last[chat.id] = (clock, False)
+    async with common.services(context).db.session() as s, s.begin():
+        turn = await take_read_turn(s, chat.id, common.now(), timedelta(seconds=READ_COOLDOWN))
+    if turn.verdict == "go":
         return
-    if not warned:
-        last[chat.id] = (previous, True)
-        wait = max(1, round(READ_COOLDOWN - (clock - previous)))
+    if turn.verdict == "warn":
+        wait = max(1, round(turn.wait_seconds))
         await common.reply(update, t(common.lang(update), "cooldown", seconds=wait))
     raise ApplicationHandlerStop
 

@@ -11,8 +11,8 @@ from bot.handlers import reading
 from bot.handlers import topics as topic_handlers
 from news.topics import BUILTIN_KEYS
 from storage import chats as chat_store
-from tests.bot.conftest import Bot, eventually
-from tests.emulator import DEFAULT_TOKEN, Chat, User
+from tests.bot.conftest import Bot, eventually, running_bot
+from tests.emulator import DEFAULT_TOKEN, BotAPIEmulator, Chat, User
 
 BOT = "NashraTestBot"
 
@@ -92,6 +92,17 @@ async def test_members_read_with_a_cooldown_and_other_bots_commands_are_ignored(
     other, _, other_member = await _group(bot)
     assert "لا أخبار" in (await bot.say(other, other_member, "/latest")).text
     assert reading.READ_COOLDOWN >= 10
+
+
+async def test_the_cooldown_holds_across_processes(emulator: BotAPIEmulator, db_url: str) -> None:
+    """Another process (here, the bot started again on the same database) handles the group's next
+    reading command: the cooldown is the group's, not a process's."""
+    async with running_bot(emulator, db_url) as first:
+        group, admin, member = await _group(first)
+        assert "لا أخبار" in (await first.say(group, member, "/latest")).text
+    async with running_bot(emulator, db_url) as second:
+        assert "مهلًا" in (await second.say(group, member, "/search نفط")).text
+        await second.silent(group, member, "/latest", probe=admin)
 
 
 async def test_removal_deactivates_and_readding_keeps_settings_paused(bot: Bot) -> None:

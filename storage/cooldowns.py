@@ -1,0 +1,56 @@
+"""The group cooldown on reading commands (``read_cooldowns``): whether a group's reading command is
+answered now, told to wait, or left unanswered.
+
+The state lives in the database, not in a process: with several processes handling updates, a group's
+commands may be handled by any of them, one after another. Each step is one conditional statement, so
+that the database, not a read followed by a write, decides who takes the turn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import false, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.schema import read_cooldowns_table as _T
+
+
+@dataclass(frozen=True, slots=True)
+class ReadTurn:
+    """``go``: answer, the cooldown starts again from now; ``warn``: within the cooldown, tell the group
+    once to wait ``wait_seconds`` more; ``quiet``: within it and already told, say nothing."""
+
+    verdict: Literal["go", "warn", "quiet"]
+    wait_seconds: float = 0.0
+
+
+async def take_read_turn(session: AsyncSession, chat_id: int, now: datetime, cooldown: timedelta) -> ReadTurn:
+    """The group's turn for a reading command at ``now``; run it in the transaction that commits it."""
+    taken = await session.execute(
+        update(_T)
+        .where(_T.c.chat_id == chat_id, _T.c.last_at <= now - cooldown)
+        .values(last_at=now, warned=False)
+    )
+    if taken.rowcount == 1:  # type: ignore[attr-defined]
+        return ReadTurn("go")
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    first = insert(_T).values(chat_id=chat_id, last_at=now, warned=False).on_conflict_do_nothing()
+    # RETURNING, not the row count: psycopg reports -1 for an INSERT … ON CONFLICT DO NOTHING.
+    if (await session.execute(first.returning(_T.c.chat_id))).first() is not None:
+        return ReadTurn("go")
+    told = await session.execute(
+        update(_T)
+        .where(_T.c.chat_id == chat_id, _T.c.warned == false())
+        .values(warned=True)
+        .returning(_T.c.last_at)
+    )
+    row = told.first()
+    if row is None:
+        return ReadTurn("quiet")
+    left = (row.last_at + cooldown - now).total_seconds()
+    return ReadTurn("warn", min(max(left, 0.0), cooldown.total_seconds()))
