@@ -12,6 +12,7 @@ parameter.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
@@ -405,23 +406,38 @@ class DayReview:
     with the same set.
 
     Every digest built, on schedule or on request, reviews the whole window's stories: ~0.3–0.5 s of
-    CPU on the event loop for ~1,000 stories. Between two ingestion passes every reader who asks gets
-    the same set, so a burst of /digest paid it once per reader. The set is compared whole (equal
-    stories, in order): a new article, story or topic makes it a new set, reviewed again.
+    CPU for ~1,000 stories. Between two ingestion passes every reader who asks gets the same set, so a
+    burst of /digest paid it once per reader. The set is compared whole (equal stories, in order): a
+    new article, story or topic makes it a new set, reviewed again. The review runs on a thread, not on
+    the event loop, which meanwhile keeps answering other readers (it gets the interpreter back at every
+    switch interval); readers asking while a set is under review wait for that one review.
     """
 
     def __init__(self) -> None:
         self._stories: list[DigestStory] | None = None
         self._reviewed: list[DigestStory] = []
+        self._running: tuple[list[DigestStory], asyncio.Future[list[DigestStory]]] | None = None
         self.computed = 0
         """Sets reviewed (not answered from the memo), for tests and figures."""
 
-    def __call__(self, stories: list[DigestStory]) -> list[DigestStory]:
-        if self._stories is None or self._stories != stories:
-            self._reviewed = review_stories(stories)
-            self._stories = stories
-            self.computed += 1
-        return list(self._reviewed)
+    async def __call__(self, stories: list[DigestStory]) -> list[DigestStory]:
+        if self._stories is not None and self._stories == stories:
+            return list(self._reviewed)
+        if self._running is not None and self._running[0] == stories:
+            return list(await asyncio.shield(self._running[1]))
+        review = asyncio.ensure_future(asyncio.to_thread(review_stories, stories))
+        self._running = (stories, review)
+
+        def reviewed(done: asyncio.Future[list[DigestStory]]) -> None:
+            # Kept even when the reader who started it has gone (its request cancelled).
+            if self._running is not None and self._running[1] is done:
+                self._running = None
+            if not done.cancelled() and done.exception() is None:
+                self._stories, self._reviewed = stories, done.result()
+                self.computed += 1
+
+        review.add_done_callback(reviewed)
+        return list(await asyncio.shield(review))
 
 
 day_review = DayReview()
@@ -444,7 +460,7 @@ async def build_digests(
     async with db.session() as s:
         stories = await story_store.stories_since(s, now - policy.window, limit=policy.max_stories)
         # The day's second look: one entry per story told, articles about something else split off.
-        stories = day_review(stories)
+        stories = await day_review(stories)
         pks = [c.id for c in chats]
         keyword = await chat_store.keyword_topics_for(s, pks)
         sent = await outbox.sent_story_ids(

@@ -27,7 +27,7 @@ from jobs.digest import (
     queue_digest_now,
     run_digests,
 )
-from news.models import Topic
+from news.models import DigestStory, Topic
 from storage import chats as chat_store
 from storage import deliveries as outbox
 from storage.db import Database
@@ -417,6 +417,45 @@ async def test_one_story_filed_as_two_shows_once_and_is_sent_once(db: Database) 
     await run_digests(db, SLOT + timedelta(days=1), policy=POLICY)
     tomorrow = (await _pages(db, 1))[-1][3]
     assert late["title"] not in tomorrow and early["title"] not in tomorrow
+
+
+async def test_readers_asking_during_a_review_wait_for_that_one_and_the_loop_keeps_running(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The review of a set runs on a thread: the event loop goes on meanwhile (other readers' commands),
+    and readers who ask for the same set while it runs get that review, not one each."""
+    import time
+
+    import jobs.digest
+
+    def slow_review(stories: list[DigestStory]) -> list[DigestStory]:
+        deadline = time.monotonic() + 0.4
+        while time.monotonic() < deadline:  # pure CPU, as the real day pass is
+            sum(range(1000))
+        return list(reversed(stories))
+
+    monkeypatch.setattr(jobs.digest, "review_stories", slow_review)
+    review = jobs.digest.DayReview()
+    stories = [
+        DigestStory(i, f"خبر رقم {i}", f"https://a.example/{i}", "", "وكالة", SLOT) for i in range(1, 4)
+    ]
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.ensure_future(tick())
+    try:
+        answers = await asyncio.gather(*(review(list(stories)) for _ in range(3)))
+    finally:
+        ticker.cancel()
+    assert answers == [list(reversed(stories))] * 3
+    assert review.computed == 1
+    assert ticks >= 10  # the loop ran all along (on it, the review would have left it no turn)
+    assert await review(list(stories)) == list(reversed(stories)) and review.computed == 1
 
 
 async def test_the_day_pass_is_reviewed_once_per_set_of_stories(
