@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import false, update
+from sqlalchemy import false, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,17 +29,29 @@ class ReadTurn:
     wait_seconds: float = 0.0
 
 
-async def take_read_turn(session: AsyncSession, chat_id: int, now: datetime, cooldown: timedelta) -> ReadTurn:
-    """The group's turn for a reading command at ``now``; run it in the transaction that commits it."""
+async def take_read_turn(
+    session: AsyncSession, chat_id: int, now: datetime, cooldown: timedelta, *, update_id: int
+) -> ReadTurn:
+    """The group's turn for the reading command of update ``update_id`` at ``now``; run it in the
+    transaction that commits it.
+
+    The update that took the turn takes it again: an update handled a second time (its process died
+    before marking it done) is answered, not told to wait for itself.
+    """
+    mine_or_due = or_(_T.c.update_id == update_id, _T.c.last_at <= now - cooldown)
     taken = await session.execute(
         update(_T)
-        .where(_T.c.chat_id == chat_id, _T.c.last_at <= now - cooldown)
-        .values(last_at=now, warned=False)
+        .where(_T.c.chat_id == chat_id, mine_or_due)
+        .values(last_at=now, warned=False, update_id=update_id)
     )
     if taken.rowcount == 1:  # type: ignore[attr-defined]
         return ReadTurn("go")
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    first = insert(_T).values(chat_id=chat_id, last_at=now, warned=False).on_conflict_do_nothing()
+    first = (
+        insert(_T)
+        .values(chat_id=chat_id, last_at=now, warned=False, update_id=update_id)
+        .on_conflict_do_nothing()
+    )
     # RETURNING, not the row count: psycopg reports -1 for an INSERT … ON CONFLICT DO NOTHING.
     if (await session.execute(first.returning(_T.c.chat_id))).first() is not None:
         return ReadTurn("go")

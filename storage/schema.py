@@ -300,6 +300,8 @@ class ReadCooldown(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     last_at: Mapped[datetime] = mapped_column(UTCDateTime)
     warned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    update_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """The update whose command took the turn: handled again after a crash, it is answered again."""
 
 
 # Core handles on the tables for hot paths that skip the ORM's unit of work (bulk inserts and updates).

@@ -109,7 +109,8 @@ async def cooldown_gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if _command_name(update, context.bot.username) not in READ_COMMANDS:
         return
     async with common.services(context).db.session() as s, s.begin():
-        turn = await take_read_turn(s, chat.id, common.now(), timedelta(seconds=READ_COOLDOWN))
+        cooldown = timedelta(seconds=READ_COOLDOWN)
+        turn = await take_read_turn(s, chat.id, common.now(), cooldown, update_id=update.update_id)
     if turn.verdict == "go":
         return
     if turn.verdict == "warn":

@@ -1,8 +1,9 @@
 """Read cooldowns: the group cooldown on reading commands, shared by every process
 
-* ``read_cooldowns``: per group, when a reading command was last answered and whether the group was told
-  to wait since. Kept in each process's memory before, so that with several processes handling updates
-  a group could get one answer per process in a cooldown.
+* ``read_cooldowns``: per group, when a reading command was last answered, by which update (handled
+  again after a crash, it is answered again), and whether the group was told to wait since. Kept in each
+  process's memory before, so that with several processes handling updates a group could get one answer
+  per process in a cooldown.
 
 Revision ID: 0007
 Revises: 0006
@@ -26,6 +27,7 @@ def upgrade() -> None:
         sa.Column("chat_id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("last_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("warned", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("update_id", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("chat_id", name=op.f("pk_read_cooldowns")),
     )
 

@@ -4,6 +4,7 @@ silence, whichever session (process) asks."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from datetime import UTC, datetime, timedelta
 
 from storage.cooldowns import ReadTurn, take_read_turn
@@ -14,9 +15,14 @@ COOLDOWN = timedelta(seconds=20)
 GROUP, OTHER = -100_200_300, -100_200_301
 
 
-async def _turn(db: Database, chat_id: int, at: datetime) -> ReadTurn:
+_updates = itertools.count(1)
+
+
+async def _turn(db: Database, chat_id: int, at: datetime, update_id: int | None = None) -> ReadTurn:
+    """A reading command of a new update (or of ``update_id`` again)."""
+    update_id = next(_updates) if update_id is None else update_id
     async with db.session() as s, s.begin():
-        return await take_read_turn(s, chat_id, at, COOLDOWN)
+        return await take_read_turn(s, chat_id, at, COOLDOWN, update_id=update_id)
 
 
 async def test_a_group_reads_once_per_cooldown_is_told_once_to_wait_then_nothing(db: Database) -> None:
@@ -40,3 +46,12 @@ async def test_two_processes_asking_at_once_take_one_turn(db: Database) -> None:
 async def test_a_clock_gone_back_never_asks_to_wait_longer_than_the_cooldown(db: Database) -> None:
     assert await _turn(db, GROUP, T0) == ReadTurn("go")
     assert await _turn(db, GROUP, T0 - timedelta(minutes=5)) == ReadTurn("warn", 20.0)
+
+
+async def test_an_update_handled_again_after_a_crash_is_answered_again(db: Database) -> None:
+    """Its process took the turn, then died before the update was marked done: the update comes back
+    (``bot.inbox``) and must be answered, not told to wait for itself; other updates still wait."""
+    assert await _turn(db, GROUP, T0, update_id=500) == ReadTurn("go")
+    assert await _turn(db, GROUP, T0 + timedelta(seconds=3), update_id=500) == ReadTurn("go")
+    assert await _turn(db, GROUP, T0 + timedelta(seconds=4), update_id=501) == ReadTurn("warn", 19.0)
+    assert await _turn(db, GROUP, T0 + timedelta(seconds=5), update_id=502) == ReadTurn("quiet")
