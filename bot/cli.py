@@ -387,7 +387,7 @@ async def _fetch_pass(args: argparse.Namespace) -> tuple[IngestSummary, int]:
             processes.close()
         raise
     try:
-        return await _full_pass(args, settings, fetcher, processes)
+        return await _full_pass(args, settings, fetcher, processes, now)
     finally:
         if processes is not None:
             await asyncio.to_thread(processes.close)
@@ -398,10 +398,15 @@ async def _full_pass(
     settings: Settings | FetchSettings,
     fetcher: Fetcher,
     processes: WorkerProcesses | None,
+    now: datetime,
 ) -> tuple[IngestSummary, int]:
     """The ingestion pass, then the alerts of the stories it broke. It opens only the database and
     builds only the ingestor (``bot.runtime.build_ingestor``), not ``Services``, which needs every
-    setting: when the fetch settings were read without pydantic, pydantic is never imported."""
+    setting: when the fetch settings were read without pydantic, pydantic is never imported.
+
+    ``now`` is the time the due feeds were read at before the GETs: the pass claims the feeds that were
+    fetched ahead, not also one that fell due a moment later (it would be fetched without its head start).
+    """
     from bot.runtime import build_ingestor, open_database
     from jobs.ingest import FeedOutcome
 
@@ -428,10 +433,10 @@ async def _full_pass(
                     progress.update(task, advance=1, description=f"+{o.new} {o.url[:60]}")
 
                 summary = await ingestor.run(
-                    _now(), include_all=args.all, on_feed=done, on_start=started, processes=processes
+                    now, include_all=args.all, on_feed=done, on_start=started, processes=processes
                 )
         else:
-            summary = await ingestor.run(_now(), include_all=args.all, processes=processes)
+            summary = await ingestor.run(now, include_all=args.all, processes=processes)
         # Stories that broke in this pass get their alerts queued here too (the bot's worker sends them):
         # a later pass would find nothing new and never look at them again.
         queued = 0
