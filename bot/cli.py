@@ -373,7 +373,7 @@ async def _fetch_pass(args: argparse.Namespace) -> tuple[IngestSummary, int]:
             for thread in preload:
                 await asyncio.to_thread(thread.join)
         done = unchanged.summary is not None
-        if processes is not None and (done or not _wanted(settings.ingest_worker_process, unchanged.changed)):
+        if processes is not None and (done or not _wanted(mode, unchanged.changed)):
             processes.close()
             processes = None
         if unchanged.summary is not None:
