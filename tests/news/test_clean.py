@@ -212,6 +212,12 @@ def test_clean_title(raw: str, expected: str) -> None:
         ("أبوظبي - سكاي نيوز عربية", ""),
         ("القاهرة - أعلنت وزارة الصحة المصرية", "أعلنت وزارة الصحة المصرية"),
         ("\n\nدبي، الإمارات العربية المتحدة (CNN)-- النص", "النص"),
+        # Each mark a dateline can hold (a colon, an en or em dash, a tatweel used as a dash): the
+        # search that spares unmarked leads the seven patterns must let every one of them through.
+        ("سكاي نيوز عربية: أعلنت الحكومة الأردنية استقالتها", "أعلنت الحكومة الأردنية استقالتها"),
+        ("العربية.نت – أعلنت الحكومة", "أعلنت الحكومة"),
+        ("بيروت — سكاي نيوز عربية: قال رئيس الوزراء", "قال رئيس الوزراء"),
+        ("القاهرة ـ أعلنت وزارة الصحة المصرية", "أعلنت وزارة الصحة المصرية"),
     ],
 )
 def test_strip_dateline_removes_datelines(text: str, expected: str) -> None:
