@@ -8,7 +8,8 @@ APScheduler runs at most one instance of a job at a time, so a slow pass is skip
   is woken (``wake_delivery``: the digest tick, ``/digest``) and on its own poll; it ends when the
   Application stops, after the pages in flight are answered.
 * ``delivery-watch`` (every 15 s): wakes the loop (a retry may have fallen due) and restarts it if it died.
-* ``updates-prune`` (hourly): forgets handled updates older than a day (Telegram resends none that old).
+* ``updates-prune`` (hourly): forgets handled updates older than a day (Telegram resends none that old),
+  and the group cooldowns of groups that have not read for a day (``storage.cooldowns.prune``).
 
 By role (``nashra run --role``): ``all`` schedules every tick; ``updates`` the digest tick and the
 updates prune. The digest tick must happen once across all processes, so where ``bot.roles`` put a
@@ -163,12 +164,17 @@ async def delivery_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def prune_updates_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     from bot.app import services_of
+    from storage import cooldowns
     from storage import updates as inbox
 
+    now = datetime.now(UTC)
     async with services_of(context.application).db.engine.begin() as conn:
-        pruned = await inbox.prune(conn, done_before=datetime.now(UTC) - UPDATES_KEPT)
+        pruned = await inbox.prune(conn, done_before=now - UPDATES_KEPT)
+        idle = await cooldowns.prune(conn, before=now - UPDATES_KEPT)
     if pruned:
         log.info("updates: forgot %d handled update(s) older than a day", pruned)
+    if idle:
+        log.info("cooldowns: forgot %d group(s) that have not read for a day", idle)
 
 
 async def delivery_watch(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import false, or_, update
+from sqlalchemy import delete, false, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.schema import read_cooldowns_table as _T
 
@@ -66,3 +66,14 @@ async def take_read_turn(
         return ReadTurn("quiet")
     left = (row.last_at + cooldown - now).total_seconds()
     return ReadTurn("warn", min(max(left, 0.0), cooldown.total_seconds()))
+
+
+async def prune(conn: AsyncSession | AsyncConnection, *, before: datetime) -> int:
+    """Forget the groups whose last answered reading command is older than ``before``.
+
+    A row past its cooldown means what no row means (the next command is answered), so old rows only
+    fill the table: one per group that ever read, including groups the bot has left and the old ids of
+    groups that became supergroups.
+    """
+    result = await conn.execute(delete(_T).where(_T.c.last_at < before))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

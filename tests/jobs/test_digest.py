@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import select
+from sqlalchemy import select, text
 from telegram.ext import Application
 
 from bot import ticks
@@ -359,6 +359,37 @@ async def test_the_digest_tick_queues_due_chats_and_wakes_the_delivery_loop(
     emu.send_command(stranger.id, stranger, "digest")
     answer = await emu.wait_for_sent_async(stranger.id, timeout=5)
     assert "/start" in answer.text  # not subscribed yet
+
+
+async def test_the_prune_tick_forgets_day_old_updates_and_idle_group_cooldowns(
+    running_bot: tuple[BotAPIEmulator, Application],
+) -> None:
+    from storage import updates as inbox
+    from storage.cooldowns import take_read_turn
+
+    _, app = running_bot
+    db = services_of(app).db
+    now = datetime.now(UTC)
+    async with db.session() as s, s.begin():
+        for chat_id, at in ((-100_1, now - timedelta(days=2)), (-100_2, now - timedelta(minutes=5))):
+            await take_read_turn(s, chat_id, at, timedelta(seconds=20), update_id=-chat_id)
+    async with db.engine.begin() as conn:
+        # Stored, claimed and handled in one transaction: the bot's own update loop never sees it open.
+        await inbox.store(conn, [inbox.IncomingUpdate(7, 5, '{"update_id": 7}')], now - timedelta(days=2))
+        claimed = await inbox.claim(conn, "t", now, lease_until=now + timedelta(seconds=30), limit=5)
+        await inbox.finish(conn, [u.update_id for u in claimed], now - timedelta(days=2))
+    assert await count_rows(db, "read_cooldowns") == 2
+
+    assert app.job_queue is not None
+    app.job_queue.run_once(ticks.prune_updates_tick, when=0)
+    for _ in range(100):
+        if await count_rows(db, "read_cooldowns") == 1 and await count_rows(db, "updates") == 0:
+            break
+        await asyncio.sleep(0.05)
+    async with db.session() as s:
+        kept = (await s.execute(select(text("chat_id")).select_from(text("read_cooldowns")))).scalars().all()
+    assert kept == [-100_2]  # the group that read five minutes ago keeps its cooldown
+    assert await count_rows(db, "updates") == 0
 
 
 def test_ticks_can_be_registered_or_left_out() -> None:

@@ -7,7 +7,7 @@ import asyncio
 import itertools
 from datetime import UTC, datetime, timedelta
 
-from storage.cooldowns import ReadTurn, take_read_turn
+from storage.cooldowns import ReadTurn, prune, take_read_turn
 from storage.db import Database
 
 T0 = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
@@ -55,3 +55,15 @@ async def test_an_update_handled_again_after_a_crash_is_answered_again(db: Datab
     assert await _turn(db, GROUP, T0 + timedelta(seconds=3), update_id=500) == ReadTurn("go")
     assert await _turn(db, GROUP, T0 + timedelta(seconds=4), update_id=501) == ReadTurn("warn", 19.0)
     assert await _turn(db, GROUP, T0 + timedelta(seconds=5), update_id=502) == ReadTurn("quiet")
+
+
+async def test_prune_forgets_groups_idle_since_before_and_they_start_afresh(db: Database) -> None:
+    assert await _turn(db, GROUP, T0) == ReadTurn("go")
+    assert await _turn(db, OTHER, T0 + timedelta(hours=2)) == ReadTurn("go")
+    async with db.engine.begin() as conn:
+        assert await prune(conn, before=T0 + timedelta(hours=1)) == 1  # GROUP only
+    async with db.session() as s, s.begin():
+        assert await prune(s, before=T0 + timedelta(hours=1)) == 0  # a session prunes the same way
+    # The pruned group starts afresh; the kept one is still within its cooldown.
+    assert await _turn(db, GROUP, T0 + timedelta(hours=2)) == ReadTurn("go")
+    assert await _turn(db, OTHER, T0 + timedelta(hours=2, seconds=1)) == ReadTurn("warn", 19.0)
