@@ -2,15 +2,16 @@
 of this process, or in worker processes when the machine has a core to spare.
 
 The work is pure CPU and GIL-bound: threads cannot spread it. A pass that forks (``fork``) runs it in
-``PROCESSES`` worker processes and none of it here: a worker thread in this process only took the GIL
-from the event loop, which fetches, stores and matches stories, and made this process the slowest. The
-workers are forked from one loader process once it holds the pipeline's modules and the topic model,
-so those are loaded once and shared copy-on-write. The loader is forked either *after* they are loaded
-here, or, for ``nashra fetch``, before this process loads any of it, or even its HTTP client
-(``WorkerProcesses(held=True)``: the loader loads the pipeline on its own core while this process
-opens the database, and this process never holds the model). Jobs come from one queue as a worker
-becomes free (a feed's enrichment before any feed's parsing, so that stores can start early); the
-functions are pure, so where a job ran never changes its result.
+``worker_count()`` worker processes (one per spare core, two to four) and none of it here: a worker
+thread in this process only took the GIL from the event loop, which fetches, stores and matches
+stories, and made this process the slowest. The workers are forked from one loader process once it
+holds the pipeline's modules and the topic model, so those are loaded once and shared copy-on-write.
+The loader is forked either *after* they are loaded here, or, for ``nashra fetch``, before this
+process loads any of it, or even its HTTP client (``WorkerProcesses(held=True)``: the loader loads the
+pipeline on its own core while this process opens the database, and this process never holds the
+model). Jobs come from one queue as a worker becomes free (a feed's enrichment before any feed's
+parsing, so that stores can start early); the functions are pure, so where a job ran never changes its
+result.
 
 A feed never read before is parsed and enriched in one job (``parse_and_enrich``): its articles are new
 but for those another feed carries too, so the worker goes on without waiting for the caller's look-up.
@@ -27,6 +28,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import math
 import os
 import signal
 import warnings
@@ -51,8 +53,12 @@ _ENRICHER: list[Enricher] = []
 _PARSE, _ENRICH = 1, 0  # queue priorities: enrichment first, so that stores can begin
 _PROCESS_DEPTH = 2
 PROCESSES = 2
-"""Worker processes a forked pass runs: the Arabic work on two cores, while this process keeps HTTP,
-the database and story matching (which need little CPU, and none of the model's memory)."""
+"""The fewest worker processes a forked pass runs: the Arabic work on two cores, while this process keeps
+HTTP, the database and story matching (which need little CPU, and none of the model's memory)."""
+MAX_PROCESSES = 4
+"""The most: one per core this process leaves spare, up to this many. Past four the calling process,
+which stores and matches every feed's articles in turn, is what a pass waits for, and each worker adds
+its own word memos (~15-30 MB) to the pass's memory."""
 FORK_MIN_FEEDS = 4
 """A pass forks worker processes only for a first batch of at least this many feeds."""
 # A job a worker process has not finished in this long is taken as a stuck child (a fork can copy a
@@ -143,12 +149,56 @@ def _load_pipeline(make: Callable[[], Enricher]) -> Enricher:
     return make()
 
 
-def spare_cores() -> int:
-    """Cores this process may use beyond its own (0 on a one-core machine or a one-core affinity)."""
+def cpu_limit(
+    cpu_max: str | None, cfs_quota_us: str | None = None, cfs_period_us: str | None = None
+) -> float | None:
+    """The CPUs a cgroup's quota allows (a container's ``--cpus``), from cgroup v2's ``cpu.max``
+    («200000 100000»: two CPUs; «max 100000»: no limit) or v1's ``cpu.cfs_quota_us`` and
+    ``cpu.cfs_period_us`` (-1: no limit); None when there is no limit or the text is not understood."""
+    if cpu_max is not None:
+        quota, _, period = cpu_max.strip().partition(" ")
+    elif cfs_quota_us is not None and cfs_period_us is not None:
+        quota, period = cfs_quota_us.strip(), cfs_period_us.strip()
+    else:
+        return None
     try:
-        return len(os.sched_getaffinity(0)) - 1
+        q, p = int(quota), int(period or "100000")
+    except ValueError:  # "max": unlimited
+        return None
+    return q / p if q > 0 and p > 0 else None
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="ascii") as fh:
+            return fh.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def spare_cores() -> int:
+    """Cores this process may use beyond its own (0 on a one-core machine, a one-core affinity or a
+    container limited to one CPU). The affinity counts every core of the host a container runs on; the
+    cgroup's CPU quota says how much of them it may use."""
+    try:
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return (os.cpu_count() or 1) - 1
+    limit = cpu_limit(_read("/sys/fs/cgroup/cpu.max")) or cpu_limit(
+        None, _read("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"), _read("/sys/fs/cgroup/cpu/cpu.cfs_period_us")
+    )
+    if limit is not None:
+        cores = min(cores, max(1, math.ceil(limit)))
+    return cores - 1
+
+
+def worker_count(spare: int | None = None) -> int:
+    """Worker processes for a forked pass on a machine with ``spare`` cores beyond this process's own
+    (default: ``spare_cores()``): one per spare core, at least ``PROCESSES`` and at most
+    ``MAX_PROCESSES``. On two cores that is two workers beside this process, which needs about half a
+    core of its own; a third core takes a third worker."""
+    spare = spare_cores() if spare is None else spare
+    return max(PROCESSES, min(MAX_PROCESSES, spare))
 
 
 class WorkerProcesses:
@@ -166,10 +216,11 @@ class WorkerProcesses:
     """
 
     def __init__(
-        self, count: int = PROCESSES, *, enricher: Enricher | None = None, held: bool = False
+        self, count: int | None = None, *, enricher: Enricher | None = None, held: bool = False
     ) -> None:
         if enricher is not None:
             _ENRICHER[:] = [enricher]
+        count = worker_count() if count is None else count
         self.count = count
         self.pool = _ForkedPool(count)
         self._early: dict[tuple[str, bytes, str, bool], Future[Any]] = {}

@@ -11,7 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from jobs.feedwork import FeedWork, ParsedArticles, WorkerProcesses, enrich_and_sign, parse_and_clean
+from jobs.feedwork import (
+    FeedWork,
+    ParsedArticles,
+    WorkerProcesses,
+    cpu_limit,
+    enrich_and_sign,
+    parse_and_clean,
+    spare_cores,
+    worker_count,
+)
 from jobs.ingest import Enricher
 from news.parse import FeedParseError
 
@@ -71,7 +80,7 @@ async def test_processes_forked_before_anything_was_loaded_build_their_own_enric
         work = FeedWork(never, fork=False, processes=processes)
         assert await _all(work) == expected
         assert work.forked and work.jobs_in_process == 2 * len(NAMES)  # every job ran in a child
-        assert len(processes.pids()) == 3  # the loader and two workers
+        assert len(processes.pids()) == 1 + worker_count()  # the loader and its workers
         assert all(os.kill(pid, 0) is None for pid in processes.pids())  # FeedWork left them to their owner
     finally:
         processes.close()
@@ -168,11 +177,11 @@ async def test_the_workers_are_forked_from_one_loader_after_it_loaded_the_pipeli
             *(asyncio.wrap_future(processes.pool.submit(_pipeline_loaded)) for _ in range(4)),
         )
         for _ in range(100):  # each worker reports its pid once it runs
-            if len(processes.pids()) == 3:
+            if len(processes.pids()) == 1 + worker_count():
                 break
             await asyncio.sleep(0.05)
         loader, *workers = processes.pids()
-        assert len(workers) == 2 and loader not in workers
+        assert len(workers) == worker_count() and loader not in workers
         assert all(_parent_of(worker) == loader for worker in workers)
         assert set(answers[:8]) == {loader}
         assert answers[8:] == [True] * 4
@@ -321,7 +330,7 @@ async def test_a_stuck_worker_process_is_killed_and_its_jobs_run_here(
         )
         assert answers == [os.getpid()] * 3  # every job ended on this process's thread
         assert time.monotonic() - started < 20
-        assert len(children) == 3  # the loader and the two workers it forked
+        assert len(children) == 1 + worker_count()  # the loader and the workers it forked
         for child in children:
             with pytest.raises(ProcessLookupError):
                 for _ in range(50):  # the child is gone (reaped once it died, not left a zombie)
@@ -332,3 +341,38 @@ async def test_a_stuck_worker_process_is_killed_and_its_jobs_run_here(
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child, signal.SIGKILL)
         await work.close()
+
+
+@pytest.mark.parametrize(
+    ("cpu_max", "v1", "cpus"),
+    [
+        ("200000 100000\n", None, 2.0),  # cgroup v2, docker run --cpus 2
+        ("150000 100000\n", None, 1.5),
+        ("max 100000\n", None, None),  # no limit
+        (None, ("100000\n", "100000\n"), 1.0),  # cgroup v1
+        (None, ("-1\n", "100000\n"), None),
+        (None, None, None),  # neither file
+        ("garbage", None, None),
+    ],
+)
+def test_the_cpu_quota_of_a_container_is_read_from_either_cgroup_version(
+    cpu_max: str | None, v1: tuple[str, str] | None, cpus: float | None
+) -> None:
+    assert cpu_limit(cpu_max, *(v1 or (None, None))) == cpus
+
+
+def test_a_forked_pass_runs_one_worker_per_spare_core_from_two_to_four() -> None:
+    assert [worker_count(spare) for spare in range(7)] == [2, 2, 2, 3, 4, 4, 4]
+    assert worker_count() == max(2, min(4, spare_cores()))
+
+
+async def test_three_workers_give_what_two_give() -> None:
+    """On a machine with three spare cores: the jobs spread over three children, the answers unchanged."""
+    expected = _plain(Enricher())
+    processes = WorkerProcesses(3)
+    try:
+        work = FeedWork(Enricher, fork=False, processes=processes)
+        assert await _all(work) == expected
+        assert len(processes.pids()) == 4  # the loader and three workers
+    finally:
+        processes.close()
