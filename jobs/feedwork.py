@@ -56,9 +56,9 @@ PROCESSES = 2
 """The fewest worker processes a forked pass runs: the Arabic work on two cores, while this process keeps
 HTTP, the database and story matching (which need little CPU, and none of the model's memory)."""
 MAX_PROCESSES = 4
-"""The most: one per core this process leaves spare, up to this many. Past four the calling process,
-which stores and matches every feed's articles in turn, is what a pass waits for, and each worker adds
-its own word memos (~15-30 MB) to the pass's memory."""
+"""The most: one per core this process leaves spare, up to this many. By then the calling process, which
+stores and matches every feed's articles in turn (a third of a first pass's CPU on two cores), is what a
+pass waits for, and each worker adds ~15-20 MB of its own (its word memos, the shared pages it writes)."""
 FORK_MIN_FEEDS = 4
 """A pass forks worker processes only for a first batch of at least this many feeds."""
 # A job a worker process has not finished in this long is taken as a stuck child (a fork can copy a
