@@ -206,6 +206,21 @@ def test_classify_on_two_cores_answers_as_one_batch(monkeypatch: pytest.MonkeyPa
     assert tools.predict_on_all_cores(model, texts[:few], urls[:few]) == expected[:few]
 
 
+def test_the_two_processes_get_halves_of_the_text_not_of_the_count() -> None:
+    from bot.tools import _half_the_work
+
+    short, long = ("t", "d", "x" * 400), ("t", "d", "x" * 2_900)
+    # The long articles come last: a cut by count would leave the second process three times the text.
+    texts = [short] * 30 + [long] * 10
+    cut = _half_the_work(texts, cap=3_000)
+    weigh = lambda part: sum(min(len(f), 3_000) for a in part for f in a)  # noqa: E731
+    assert cut > len(texts) // 2
+    assert abs(weigh(texts[:cut]) - weigh(texts[cut:])) <= 3_000  # within one article
+    # Each side keeps at least one article; a field past the cap weighs no more than the cap.
+    assert _half_the_work([short, long], cap=3_000) == 1
+    assert _half_the_work([("t", "d", "x" * 50_000), short, short, short], cap=500) == 2  # 1 uncapped
+
+
 def test_classify_whole_command_on_two_cores(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
